@@ -1,0 +1,171 @@
+package main
+
+/*
+#include <stdint.h>
+#include <stddef.h>
+*/
+import "C"
+
+import (
+	"runtime/cgo"
+	"time"
+	"unsafe"
+
+	"github.com/portico-http/portico/core/server"
+)
+
+func serverFrom(h C.uintptr_t) *server.Server {
+	s, _ := handleValue(h).(*server.Server)
+	return s
+}
+
+// goBytes views C memory as a Go slice for the length of one call.
+func goBytes(p *C.uint8_t, n C.size_t) []byte {
+	if p == nil || n == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(p)), int(n))
+}
+
+// copyCString writes s NUL-terminated into buf; its length, or errBuffer.
+func copyCString(s string, buf *C.char, size C.size_t) C.int {
+	if buf == nil || int(size) < len(s)+1 {
+		return errBuffer
+	}
+	dst := unsafe.Slice((*byte)(unsafe.Pointer(buf)), int(size))
+	copy(dst, s)
+	dst[len(s)] = 0
+	return C.int(len(s))
+}
+
+func millis(ms C.int) time.Duration {
+	if ms < 0 {
+		return -1
+	}
+	return time.Duration(ms) * time.Millisecond
+}
+
+//export portico_server_new
+func portico_server_new(opts C.uintptr_t) (h C.uintptr_t) {
+	if forked() {
+		return 0
+	}
+	defer func() {
+		if recover() != nil {
+			h = 0
+		}
+	}()
+	o := server.DefaultOptions()
+	if opts != 0 {
+		given := optionsFrom(opts)
+		if given == nil {
+			return 0
+		}
+		o = *given
+	}
+	return C.uintptr_t(cgo.NewHandle(server.New(o)))
+}
+
+//export portico_server_listen
+func portico_server_listen(h C.uintptr_t, addr *C.char) (rc C.int) {
+	if forked() {
+		return errForked
+	}
+	defer recoverTo(&rc)
+	s := serverFrom(h)
+	if s == nil || addr == nil {
+		return errInvalid
+	}
+	idx, err := s.Listen(C.GoString(addr))
+	if err == server.ErrClosed {
+		return errClosed
+	}
+	if err != nil {
+		return errListen
+	}
+	return C.int(idx)
+}
+
+//export portico_server_address
+func portico_server_address(h C.uintptr_t, index C.int, buf *C.char, size C.size_t) (rc C.int) {
+	if forked() {
+		return errForked
+	}
+	defer recoverTo(&rc)
+	s := serverFrom(h)
+	if s == nil {
+		return errInvalid
+	}
+	a, ok := s.Address(int(index))
+	if !ok {
+		return errInvalid
+	}
+	return copyCString(a, buf, size)
+}
+
+//export portico_server_last_error
+func portico_server_last_error(h C.uintptr_t, buf *C.char, size C.size_t) (rc C.int) {
+	if forked() {
+		return errForked
+	}
+	defer recoverTo(&rc)
+	s := serverFrom(h)
+	if s == nil {
+		return errInvalid
+	}
+	msg := s.LastError()
+	if int(size) < len(msg)+1 && int(size) > 0 {
+		msg = msg[:int(size)-1] // a truncated message beats none
+	}
+	return copyCString(msg, buf, size)
+}
+
+//export portico_server_next
+func portico_server_next(h C.uintptr_t, timeoutMs C.int, buf *C.uint8_t, size C.size_t) (rc C.int64_t) {
+	if forked() {
+		return errForked
+	}
+	defer func() {
+		if recover() != nil {
+			rc = errInternal
+		}
+	}()
+	s := serverFrom(h)
+	if s == nil || buf == nil {
+		return errInvalid
+	}
+	n, err := s.Next(millis(timeoutMs), goBytes(buf, size))
+	if err != nil {
+		return C.int64_t(code(err))
+	}
+	return C.int64_t(n)
+}
+
+//export portico_server_shutdown
+func portico_server_shutdown(h C.uintptr_t) (rc C.int) {
+	if forked() {
+		return errForked
+	}
+	defer recoverTo(&rc)
+	s := serverFrom(h)
+	if s == nil {
+		return errInvalid
+	}
+	s.Shutdown()
+	return errOK
+}
+
+//export portico_server_free
+func portico_server_free(h C.uintptr_t) (rc C.int) {
+	if forked() {
+		return errForked
+	}
+	defer recoverTo(&rc)
+	s := serverFrom(h)
+	if s == nil {
+		return errInvalid
+	}
+	cgo.Handle(h).Delete()
+	s.Shutdown()
+	return errOK
+}

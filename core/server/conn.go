@@ -1,0 +1,318 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/portico-http/portico/core/h1"
+)
+
+// Sizes of the per-connection buffers. out is double-buffered between the
+// host (which formats responses into it) and the goroutine (which writes).
+const (
+	readChunk     = 16 << 10
+	outHighWater  = 256 << 10 // a host writing faster than the client waits here
+	keepBufferCap = 1 << 20   // buffers that grew beyond this are not kept
+)
+
+// conn is one client connection. Its goroutine reads and parses requests
+// and writes what the host formatted. While a request is with the host, the
+// host's thread owns the parser (it reads the body itself, under mu), and
+// the goroutine only flushes output.
+type conn struct {
+	srv *Server
+	nc  net.Conn
+	p   *h1.Conn
+
+	// addrs is the scheme and address part of every head from this
+	// connection, packed once: "http\0raddr\0rport\0laddr\0lport".
+	addrs []byte
+
+	wake    chan struct{} // out has bytes, or the exchange finished
+	flushed chan struct{} // the goroutine wrote a batch (for a waiting host)
+
+	mu         sync.Mutex
+	out, spare []byte
+	fields     []h1.Field // reused when parsing a host's response head
+	ex         *Exchange  // the request with the host, nil between requests
+	idle       bool       // waiting for the first byte of a request
+	exDone     bool       // the host finished ex
+	closeAfter bool       // close once ex is flushed
+	err        error      // first write failure
+	eof        bool       // the client closed its side (goroutine only)
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	c := &conn{
+		srv:     s,
+		nc:      nc,
+		p:       h1.NewConn(h1.Limits{MaxHeadSize: s.opts.MaxHeadSize, MaxBodySize: s.opts.MaxBodySize}),
+		wake:    make(chan struct{}, 1),
+		flushed: make(chan struct{}, 1),
+	}
+	c.addrs = packAddrs(nc)
+	return c
+}
+
+func packAddrs(nc net.Conn) []byte {
+	b := make([]byte, 0, 64)
+	b = append(b, "http"...)
+	for _, a := range []net.Addr{nc.RemoteAddr(), nc.LocalAddr()} {
+		host, port := "", "0"
+		switch a := a.(type) {
+		case *net.TCPAddr:
+			host, port = a.IP.String(), strconv.Itoa(a.Port)
+		case *net.UnixAddr:
+			if a != nc.RemoteAddr() {
+				host = a.Name
+			}
+		}
+		b = append(b, 0)
+		b = append(b, host...)
+		b = append(b, 0)
+		b = append(b, port...)
+	}
+	return b
+}
+
+// serve is the connection's goroutine: parse, hand requests to the host one
+// at a time (so answers leave in order), flush what the host wrote.
+func (c *conn) serve() {
+	defer c.srv.forget(c)
+	defer c.nc.Close()
+	opts := &c.srv.opts
+	var headStart time.Time
+	for {
+		c.mu.Lock()
+		ev := c.p.Next()
+		c.mu.Unlock()
+		switch ev {
+		case h1.NeedData:
+			if !c.readMore(&headStart, opts) {
+				return
+			}
+		case h1.RequestEvent:
+			headStart = time.Time{}
+			ex := c.dispatch()
+			if ex == nil || !c.await(ex) {
+				return
+			}
+			if c.srv.draining.Load() || !c.p.KeepAlive() {
+				return
+			}
+		case h1.ErrorEvent:
+			// A request that breaks off at EOF gets no answer: nobody reads it.
+			if e := c.p.Err(); e != nil && !c.eof {
+				c.nc.SetWriteDeadline(time.Now().Add(opts.BodyTimeout))
+				c.nc.Write(c.p.WriteError(nil))
+				lingerClose(c.nc)
+			}
+			return
+		default: // Closed; nothing else can come between requests
+			return
+		}
+	}
+}
+
+// readMore reads from the socket into the parser, with the keep-alive
+// timeout between requests and the header timeout inside a head.
+func (c *conn) readMore(headStart *time.Time, opts *Options) bool {
+	c.mu.Lock()
+	idle := c.p.Idle()
+	c.idle = idle
+	buf := c.p.RecvBuffer(readChunk)
+	c.mu.Unlock()
+	now := time.Now()
+	if idle {
+		c.nc.SetReadDeadline(now.Add(opts.KeepAliveTimeout))
+	} else {
+		if headStart.IsZero() {
+			*headStart = now
+		}
+		c.nc.SetReadDeadline(headStart.Add(opts.HeaderTimeout))
+	}
+	// Checked after the deadline is set: see interruptIfIdle.
+	if idle && c.srv.draining.Load() {
+		return false
+	}
+	n, err := c.nc.Read(buf)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.idle = false
+	if n > 0 {
+		c.p.Commit(n)
+		return true
+	}
+	if err != nil && !isEOF(err) {
+		return false // timeout, reset, shutdown: nothing useful to say
+	}
+	c.eof = true
+	c.p.Commit(0)
+	return true
+}
+
+func isEOF(err error) bool { return errors.Is(err, io.EOF) }
+
+// interruptIfIdle wakes a connection blocked waiting for its next request so
+// that it sees the server draining. readMore sets its deadline before it
+// checks draining, and Shutdown sets draining before calling this, so either
+// readMore sees draining or this deadline lands after readMore's own.
+func (c *conn) interruptIfIdle() {
+	c.mu.Lock()
+	idle := c.idle && c.ex == nil
+	c.mu.Unlock()
+	if idle {
+		c.nc.SetReadDeadline(time.Unix(1, 0))
+	}
+}
+
+// dispatch packs the request just parsed, takes the body bytes already
+// received (up to PrefetchSize) and queues it for the host.
+func (c *conn) dispatch() *Exchange {
+	c.mu.Lock()
+	req := c.p.Request()
+	ex := &Exchange{c: c, expect100: req.Expect100}
+	ex.head = c.packHead(req)
+	if req.Chunked {
+		ex.flags |= reqChunked
+	}
+	if req.Expect100 {
+		ex.flags |= reqExpectContinue
+	}
+	ex.prefetch(c.srv.opts.PrefetchSize)
+	c.ex, c.exDone, c.closeAfter = ex, false, false
+	c.mu.Unlock()
+	exchanges.add(ex)
+	if !c.srv.enqueue(ex) {
+		exchanges.remove(ex.id)
+		return nil
+	}
+	return ex
+}
+
+func (c *conn) packHead(req *h1.Request) []byte {
+	proto := "HTTP/1.1"
+	if req.Minor == 0 {
+		proto = "HTTP/1.0"
+	}
+	size := len(req.Method) + len(req.Path) + len(req.Query) + len(proto) + len(c.addrs) + 4
+	for _, f := range req.Fields {
+		size += len(f.Name) + len(f.Value) + 2
+	}
+	b := make([]byte, 0, size)
+	b = append(b, req.Method...)
+	b = append(b, 0)
+	b = append(b, req.Path...)
+	b = append(b, 0)
+	b = append(b, req.Query...)
+	b = append(b, 0)
+	b = append(b, proto...)
+	b = append(b, 0)
+	b = append(b, c.addrs...)
+	for _, f := range req.Fields {
+		b = append(b, 0)
+		b = append(b, f.Name...)
+		b = append(b, 0)
+		b = append(b, f.Value...)
+	}
+	return b
+}
+
+// await flushes what the host writes for ex until the host finishes it.
+// It reports whether the connection may carry another request.
+func (c *conn) await(ex *Exchange) bool {
+	for {
+		select {
+		case <-c.wake:
+		case <-c.srv.kill:
+			c.mu.Lock()
+			if c.err == nil {
+				c.err = ErrClosed
+			}
+			c.mu.Unlock()
+			return false
+		}
+		c.mu.Lock()
+		buf := c.out
+		c.out, c.spare = c.spare[:0], nil
+		done, closeAfter, failed := c.exDone, c.closeAfter, c.err != nil
+		c.mu.Unlock()
+		if len(buf) > 0 && !failed {
+			c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.BodyTimeout))
+			if _, err := c.nc.Write(buf); err != nil {
+				c.mu.Lock()
+				c.err = err
+				failed = true
+				c.mu.Unlock()
+			}
+		}
+		c.mu.Lock()
+		if cap(buf) <= keepBufferCap {
+			c.spare = buf[:0]
+		}
+		if done {
+			c.ex = nil
+		}
+		c.mu.Unlock()
+		select {
+		case c.flushed <- struct{}{}:
+		default:
+		}
+		if done {
+			if closeAfter && !failed {
+				lingerClose(c.nc)
+			}
+			return !closeAfter && !failed
+		}
+	}
+}
+
+// wakeUp tells the goroutine there is output (or an end); never blocks.
+func (c *conn) wakeUp() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// waitDrained holds a host that writes faster than the client reads until
+// the output is below the high-water mark. Called and returns with mu held.
+func (c *conn) waitDrained() {
+	for len(c.out) > outHighWater && c.err == nil {
+		c.mu.Unlock()
+		select {
+		case <-c.flushed:
+		case <-c.srv.kill:
+		}
+		c.mu.Lock()
+		select {
+		case <-c.srv.kill:
+			if c.err == nil {
+				c.err = ErrClosed
+			}
+		default:
+		}
+	}
+}
+
+// lingerClose half-closes and reads what the client still sends for a
+// moment, so that an error answer is not destroyed by a reset when the
+// client was still sending (RFC 9112 9.6).
+func lingerClose(nc net.Conn) {
+	type closeWriter interface{ CloseWrite() error }
+	if cw, ok := nc.(closeWriter); ok {
+		cw.CloseWrite()
+		nc.SetReadDeadline(time.Now().Add(time.Second))
+		buf := make([]byte, 4096)
+		for i := 0; i < 64; i++ {
+			if _, err := nc.Read(buf); err != nil {
+				break
+			}
+		}
+	}
+	nc.Close()
+}

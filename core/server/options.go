@@ -1,0 +1,82 @@
+package server
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// Options are a server's settings. The zero value is not usable: start from
+// DefaultOptions. Names for Set match the C header's option names.
+type Options struct {
+	MaxHeadSize      int           // request line + fields; 431 beyond
+	MaxBodySize      int64         // 0 = unlimited; 413 beyond
+	HeaderTimeout    time.Duration // from the first byte of a head to its end
+	KeepAliveTimeout time.Duration // idle time between requests
+	BodyTimeout      time.Duration // one stalled body read or response write
+	GracefulTimeout  time.Duration // how long Shutdown lets requests finish
+	QueueSize        int           // requests waiting for the host
+	PrefetchSize     int           // body bytes carried with a request
+	ServerHeader     string        // "" = no Server field
+}
+
+// DefaultOptions returns the protective defaults of design.md section 6.
+func DefaultOptions() Options {
+	return Options{
+		MaxHeadSize:      64 << 10,
+		HeaderTimeout:    10 * time.Second,
+		KeepAliveTimeout: 5 * time.Second,
+		BodyTimeout:      30 * time.Second,
+		GracefulTimeout:  30 * time.Second,
+		QueueSize:        1024,
+		PrefetchSize:     64 << 10,
+	}
+}
+
+// Set changes one option by its C name.
+func (o *Options) Set(name, value string) error {
+	switch name {
+	case "server_header":
+		o.ServerHeader = value
+		return nil
+	case "max_head_size", "queue_size", "prefetch_size":
+		n, err := strconv.Atoi(value)
+		if err != nil || n < 1 || n > 1<<30 {
+			return fmt.Errorf("option %s: want a positive integer, got %q", name, value)
+		}
+		switch name {
+		case "max_head_size":
+			o.MaxHeadSize = n
+		case "queue_size":
+			o.QueueSize = n
+		default:
+			o.PrefetchSize = n
+		}
+		return nil
+	case "max_body_size":
+		n, err := strconv.ParseInt(value, 10, 64)
+		if err != nil || n < 0 {
+			return fmt.Errorf("option %s: want a byte count >= 0, got %q", name, value)
+		}
+		o.MaxBodySize = n
+		return nil
+	case "header_timeout_ms", "keepalive_timeout_ms", "body_timeout_ms", "graceful_timeout_ms":
+		n, err := strconv.ParseInt(value, 10, 64)
+		if err != nil || n < 0 {
+			return fmt.Errorf("option %s: want milliseconds >= 0, got %q", name, value)
+		}
+		d := time.Duration(n) * time.Millisecond
+		switch name {
+		case "header_timeout_ms":
+			o.HeaderTimeout = d
+		case "keepalive_timeout_ms":
+			o.KeepAliveTimeout = d
+		case "body_timeout_ms":
+			o.BodyTimeout = d
+		default:
+			o.GracefulTimeout = d
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown option %q", name)
+}

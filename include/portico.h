@@ -1,0 +1,181 @@
+/*
+ * portico.h - the stable C interface of libportico (soname libportico.so.0).
+ *
+ * Portico is an HTTP/1.x, HTTP/2 and WebSocket engine for Python web serving.
+ * This header is the whole contract between the library and its hosts (C
+ * containers, the ctypes binding). Rules that hold for every function:
+ *
+ *  - Opaque types are made with *_new and released with *_free. A NULL, freed,
+ *    stale or forged pointer or id gives PORTICO_ERR_INVALID; it never crashes
+ *    the process and never reaches another object.
+ *  - Errors are negative ints from enum portico_error; portico_strerror()
+ *    names each one. PORTICO_ERR_DONE means "nothing more now".
+ *  - Buffers belong to the caller. The library keeps no pointer passed to it
+ *    after the call returns: data is copied in or out before returning.
+ *  - No callbacks. Server mode is pull: the host asks for the next request.
+ *  - The library must be loaded after fork(), never before: the Go runtime it
+ *    carries does not survive fork. In a process forked after loading, every
+ *    call returns PORTICO_ERR_FORKED instead of hanging.
+ *  - The library never takes SIGINT or SIGTERM from its host.
+ */
+#ifndef PORTICO_H
+#define PORTICO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The ABI this header describes; compare with portico_abi_version(). */
+#define PORTICO_ABI_VERSION 1
+
+/* Error codes. Every fallible function returns one of these (or a
+ * non-negative result). */
+enum portico_error {
+    PORTICO_OK = 0,
+    PORTICO_ERR_DONE = -1,      /* nothing more now: timed out, nothing pending */
+    PORTICO_ERR_INVALID = -2,   /* NULL, stale, freed or forged handle; bad argument */
+    PORTICO_ERR_BUFFER = -3,    /* the caller's buffer is too small; nothing was lost */
+    PORTICO_ERR_CLOSED = -4,    /* the server was shut down or the connection is gone */
+    PORTICO_ERR_STATE = -5,     /* not valid now (e.g. respond twice, write after end) */
+    PORTICO_ERR_HEADER = -6,    /* a response status or header is malformed */
+    PORTICO_ERR_LISTEN = -7,    /* could not listen on the address (see last_error) */
+    PORTICO_ERR_OPTION = -8,    /* unknown option name or bad option value */
+    PORTICO_ERR_IO = -9,        /* the peer went away or a socket call failed */
+    PORTICO_ERR_FORKED = -10,   /* called in a process forked after the library loaded */
+    PORTICO_ERR_INTERNAL = -11, /* a bug in the library, caught at the boundary */
+    PORTICO_ERR_TOO_LARGE = -12 /* the request body is over max_body_size (413 sent) */
+};
+
+/* Flags for portico_request_respond and portico_request_write. */
+#define PORTICO_END 1 /* this call completes the response body */
+
+/* Flags in a request record (see portico_server_next). */
+#define PORTICO_REQ_BODY_COMPLETE 1 /* the record holds the whole request body */
+#define PORTICO_REQ_CHUNKED 2       /* the body length is unknown (chunked) */
+#define PORTICO_REQ_EXPECT_CONTINUE 4 /* the client sent Expect: 100-continue */
+
+/* ---- library ---------------------------------------------------------- */
+
+/* The ABI version of the loaded library (PORTICO_ABI_VERSION it was built
+ * with). Any thread. */
+int portico_abi_version(void);
+
+/* The library's version string, static storage. Any thread. */
+const char *portico_version(void);
+
+/* A static English description of an error code. Any thread. */
+const char *portico_strerror(int code);
+
+/* ---- options ------------------------------------------------------------ */
+
+/* Settings for a server, by name. Not thread-safe: one thread at a time. */
+typedef struct portico_options portico_options;
+
+/* A new options object holding the defaults; NULL only if the process was
+ * forked after load. Free with portico_options_free. */
+portico_options *portico_options_new(void);
+
+/* Set option NAME to VALUE (both NUL-terminated, copied). Names and defaults:
+ * max_head_size 65536 (bytes; 431 beyond), max_body_size 0 (bytes, 0 =
+ * unlimited; 413 beyond), header_timeout_ms 10000, keepalive_timeout_ms
+ * 5000, body_timeout_ms 30000 (a stalled body read), graceful_timeout_ms
+ * 30000, queue_size 1024 (requests waiting for the host), prefetch_size
+ * 65536 (body bytes carried in a request record), server_header "" (empty:
+ * none). Returns PORTICO_OK or PORTICO_ERR_OPTION. */
+int portico_options_set(portico_options *opts, const char *name, const char *value);
+
+/* Release an options object. A server made from it keeps its own copy. */
+int portico_options_free(portico_options *opts);
+
+/* ---- server mode ---------------------------------------------------------
+ * The library owns the listeners and connections; the host pulls requests
+ * with portico_server_next and answers each with portico_request_* calls. */
+
+typedef struct portico_server portico_server;
+
+/* A new server with a copy of OPTS (NULL: defaults). NULL on failure. */
+portico_server *portico_server_new(const portico_options *opts);
+
+/* Listen on ADDR and start accepting at once: "HOST:PORT" (port 0 picks a
+ * free one), "unix:PATH", or "fd://N" (an inherited listening socket).
+ * Returns the listener's index (>= 0) or an error. Any thread. */
+int portico_server_listen(portico_server *srv, const char *addr);
+
+/* Write listener INDEX's bound address ("127.0.0.1:43121", "unix:/p"),
+ * NUL-terminated, into BUF. Returns its length, PORTICO_ERR_BUFFER if CAP is
+ * too small, PORTICO_ERR_INVALID for a bad index. Any thread. */
+int portico_server_address(portico_server *srv, int index, char *buf, size_t cap);
+
+/* Copy the server's last error message (NUL-terminated) into BUF. Returns its
+ * length (0: none). Any thread. */
+int portico_server_last_error(portico_server *srv, char *buf, size_t cap);
+
+/* Wait up to TIMEOUT_MS (negative: forever) for the next request and write
+ * its record into BUF. Returns the record's length, PORTICO_ERR_DONE on
+ * timeout, PORTICO_ERR_CLOSED once the server is shut down and drained, or
+ * PORTICO_ERR_BUFFER if CAP cannot hold the head (the request stays queued;
+ * max_head_size + 4096 always suffices). Thread-safe, but let one thread at
+ * a time wait here: many waiters only contend.
+ *
+ * Record layout, little-endian:
+ *   uint64 request id | uint32 flags (PORTICO_REQ_*) | uint32 head length
+ *   | head | body bytes received so far (the rest of the record).
+ * The head is NUL-separated latin-1 text:
+ *   method, path (raw, still percent-encoded), query, protocol
+ *   ("HTTP/1.0" or "HTTP/1.1"), scheme, remote address, remote port, local
+ *   address, local port, then name and value for each header field in the
+ *   order received. A Unix-socket peer has an empty address and port 0. */
+int64_t portico_server_next(portico_server *srv, int timeout_ms, uint8_t *buf, size_t cap);
+
+/* Stop accepting, close idle connections, let in-flight requests finish for
+ * up to graceful_timeout_ms, then close the rest. Blocks until done. After
+ * it, portico_server_next returns PORTICO_ERR_CLOSED once the queue is empty.
+ * Any thread; calling it twice is harmless. */
+int portico_server_shutdown(portico_server *srv);
+
+/* Shut down (if not yet) and release the server. Requests still open become
+ * invalid. */
+int portico_server_free(portico_server *srv);
+
+/* ---- requests (server mode) ---------------------------------------------
+ * A request id comes from a record. Ids are never reused; one that is
+ * finished or unknown gives PORTICO_ERR_INVALID. Calls on one request must
+ * not overlap (one thread at a time per request); different requests may be
+ * used from different threads at once. */
+
+/* Read up to CAP bytes of the request body into BUF, waiting up to
+ * TIMEOUT_MS (negative: body_timeout_ms). Bytes already given in the record
+ * are not repeated. Returns the count, 0 at the end of the body,
+ * PORTICO_ERR_DONE on timeout, PORTICO_ERR_TOO_LARGE over max_body_size, or
+ * PORTICO_ERR_IO if the client went away or sent a bad body. The first read
+ * sends "100 Continue" when the client asked for it. */
+int64_t portico_request_read(uint64_t req, uint8_t *buf, size_t cap, int timeout_ms);
+
+/* Start the response. HEAD is NUL-separated latin-1 text: the status line
+ * ("200 OK"), then name and value for each header field. BODY (BODY_LEN
+ * bytes, may be empty) is the first part of the body. With PORTICO_END it is
+ * the whole body: Content-Length is added when absent, and the request is
+ * finished. Returns PORTICO_OK, PORTICO_ERR_HEADER, PORTICO_ERR_STATE or
+ * PORTICO_ERR_CLOSED. */
+int portico_request_respond(uint64_t req, const uint8_t *head, size_t head_len,
+                            const uint8_t *body, size_t body_len, int flags);
+
+/* Write more of the body after portico_request_respond; with PORTICO_END,
+ * finish the request (DATA may be empty). Blocks only while the client is
+ * slower than the app. Returns PORTICO_OK or an error; after an error the
+ * request is finished. */
+int portico_request_write(uint64_t req, const uint8_t *data, size_t len, int flags);
+
+/* Give up on a request: if nothing was sent, answer STATUS (e.g. 500, 503)
+ * with an empty body; otherwise close the connection, since the response
+ * cannot be completed honestly. Finishes the request. */
+int portico_request_abort(uint64_t req, int status);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PORTICO_H */

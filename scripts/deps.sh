@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install the Debian packages a make target needs, only those missing.
+# Usage: scripts/deps.sh test|bench
+set -euo pipefail
+case "${1:-test}" in
+  test)  pkgs="gcc g++ binutils pkg-config curl valgrind python3 python3-flask python3-django python3-webob" ;;
+  bench) pkgs="wrk uwsgi uwsgi-plugin-python3 gunicorn python3" ;;
+  *) echo "deps.sh: unknown set '$1'" >&2; exit 2 ;;
+esac
+missing=()
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "deps: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+# Lock contention (another apt running) is retried rather than failed.
+for attempt in 1 2 3 4 5; do
+  if $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"; then
+    exit 0
+  fi
+  echo "deps: apt-get failed (attempt $attempt), retrying in 10 s" >&2
+  sleep 10
+done
+echo "deps: could not install ${missing[*]}" >&2
+exit 1
