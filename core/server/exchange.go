@@ -176,6 +176,7 @@ func (ex *Exchange) failBody() error {
 			c.out = append(c.out, c.p.WriteError(nil)...)
 			ex.started = true
 			ex.finish()
+			c.wakeUp()
 		}
 		return ErrTooLarge
 	}
