@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -60,7 +61,11 @@ func newConn(s *Server, nc net.Conn) *conn {
 
 func packAddrs(nc net.Conn) []byte {
 	b := make([]byte, 0, 64)
-	b = append(b, "http"...)
+	if _, ok := nc.(*tls.Conn); ok {
+		b = append(b, "https"...)
+	} else {
+		b = append(b, "http"...)
+	}
 	for _, a := range []net.Addr{nc.RemoteAddr(), nc.LocalAddr()} {
 		host, port := "", "0"
 		switch a := a.(type) {
@@ -85,6 +90,9 @@ func (c *conn) serve() {
 	defer c.srv.forget(c)
 	defer c.nc.Close()
 	opts := &c.srv.opts
+	if tc, ok := c.nc.(*tls.Conn); ok && !c.handshake(tc) {
+		return
+	}
 	var headStart time.Time
 	for {
 		c.mu.Lock()
@@ -116,6 +124,17 @@ func (c *conn) serve() {
 			return
 		}
 	}
+}
+
+// handshake runs the TLS handshake within the header timeout, so a client
+// that connects and stalls costs no more than a slow request head.
+func (c *conn) handshake(tc *tls.Conn) bool {
+	tc.SetDeadline(time.Now().Add(c.srv.opts.HeaderTimeout))
+	if err := tc.Handshake(); err != nil {
+		return false
+	}
+	tc.SetDeadline(time.Time{})
+	return true
 }
 
 // readMore reads from the socket into the parser, with the keep-alive

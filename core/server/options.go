@@ -18,6 +18,8 @@ type Options struct {
 	QueueSize        int           // requests waiting for the host
 	PrefetchSize     int           // body bytes carried with a request
 	ServerHeader     string        // "" = no Server field
+	CertFile         string        // PEM certificate chain for TLS listeners
+	KeyFile          string        // PEM private key for CertFile
 }
 
 // DefaultOptions returns the protective defaults of design.md section 6.
@@ -38,6 +40,12 @@ func (o *Options) Set(name, value string) error {
 	switch name {
 	case "server_header":
 		o.ServerHeader = value
+		return nil
+	case "certfile":
+		o.CertFile = value
+		return nil
+	case "keyfile":
+		o.KeyFile = value
 		return nil
 	case "max_head_size", "queue_size", "prefetch_size":
 		n, err := strconv.Atoi(value)

@@ -4,6 +4,7 @@
 package server
 
 import (
+	"crypto/tls"
 	"errors"
 	"net"
 	"sync"
@@ -29,9 +30,11 @@ type Server struct {
 
 	mu        sync.Mutex
 	listeners []net.Listener
+	secure    []bool // listener i speaks TLS
 	conns     map[*conn]struct{}
 	stashed   *Exchange // a request whose record did not fit the host's buffer
 	lastErr   string
+	tls       *tls.Config // loaded at the first TLS listener
 
 	draining atomic.Bool
 	connWG   sync.WaitGroup
@@ -58,6 +61,15 @@ func (s *Server) Listen(addr string) (int, error) {
 	if s.draining.Load() {
 		return -1, ErrClosed
 	}
+	addr, secure := s.splitScheme(addr)
+	var cfg *tls.Config
+	if secure {
+		var err error
+		if cfg, err = s.tlsConfig(); err != nil {
+			s.setError(err.Error())
+			return -1, err
+		}
+	}
 	l, err := listen(addr)
 	if err != nil {
 		s.setError(err.Error())
@@ -65,9 +77,10 @@ func (s *Server) Listen(addr string) (int, error) {
 	}
 	s.mu.Lock()
 	s.listeners = append(s.listeners, l)
+	s.secure = append(s.secure, secure)
 	idx := len(s.listeners) - 1
 	s.mu.Unlock()
-	go s.accept(l)
+	go s.accept(l, cfg)
 	return idx, nil
 }
 
@@ -78,7 +91,11 @@ func (s *Server) Address(idx int) (string, bool) {
 	if idx < 0 || idx >= len(s.listeners) {
 		return "", false
 	}
-	return listenerAddress(s.listeners[idx]), true
+	a := listenerAddress(s.listeners[idx])
+	if s.secure[idx] {
+		a = "https://" + a
+	}
+	return a, true
 }
 
 // LastError is the message of the last failure that had more to say than
@@ -95,7 +112,7 @@ func (s *Server) setError(msg string) {
 	s.mu.Unlock()
 }
 
-func (s *Server) accept(l net.Listener) {
+func (s *Server) accept(l net.Listener, cfg *tls.Config) {
 	var backoff time.Duration
 	for {
 		nc, err := l.Accept()
@@ -119,6 +136,9 @@ func (s *Server) accept(l net.Listener) {
 			return
 		}
 		backoff = 0
+		if cfg != nil {
+			nc = tls.Server(nc, cfg)
+		}
 		c := newConn(s, nc)
 		s.mu.Lock()
 		if s.draining.Load() {

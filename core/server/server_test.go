@@ -3,11 +3,20 @@ package server
 import (
 	"bufio"
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/binary"
+	"encoding/pem"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -423,4 +432,73 @@ func TestOptionsSet(t *testing.T) {
 	if o.MaxHeadSize != 1024 || o.HeaderTimeout != 5*time.Millisecond || o.ServerHeader != "portico" {
 		t.Errorf("%+v", o)
 	}
+}
+
+func TestTLSListener(t *testing.T) {
+	dir := t.TempDir()
+	cert, key := writeSelfSigned(t, dir)
+	h, addr := startServer(t, func(o *Options) { o.CertFile, o.KeyFile = cert, key })
+	if !strings.HasPrefix(addr, "https://") {
+		t.Fatalf("address %q", addr)
+	}
+	c, err := tls.Dial("tcp", strings.TrimPrefix(addr, "https://"), &tls.Config{InsecureSkipVerify: true, NextProtos: []string{"http/1.1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprint(c, "GET /s HTTP/1.1\r\nHost: x\r\n\r\n")
+	p := h.next()
+	if p.fields[4] != "https" {
+		t.Errorf("scheme %q", p.fields[4])
+	}
+	p.ex.Respond(head("200 OK"), []byte("secure"), true)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if string(b) != "secure" || c.ConnectionState().NegotiatedProtocol != "http/1.1" {
+		t.Errorf("body %q alpn %q", b, c.ConnectionState().NegotiatedProtocol)
+	}
+	// An explicit http:// bind stays plaintext beside it.
+	i, err := h.srv.Listen("http://127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, _ := h.srv.Address(i); strings.HasPrefix(a, "https") {
+		t.Errorf("http:// listener reported as %q", a)
+	}
+}
+
+func TestTLSNeedsCertificate(t *testing.T) {
+	s := New(DefaultOptions())
+	defer s.Shutdown()
+	if _, err := s.Listen("https://127.0.0.1:0"); err == nil || !strings.Contains(s.LastError(), "certfile") {
+		t.Errorf("err %v, last error %q", err, s.LastError())
+	}
+}
+
+// writeSelfSigned makes a throwaway certificate for 127.0.0.1.
+func writeSelfSigned(t *testing.T, dir string) (string, string) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1")},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, _ := x509.MarshalECPrivateKey(key)
+	cert, keyPath := dir+"/cert.pem", dir+"/key.pem"
+	os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyPath, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
+	return cert, keyPath
 }
