@@ -84,7 +84,8 @@ portico_options *portico_options_new(void);
  * 5000, body_timeout_ms 30000 (a stalled body read), graceful_timeout_ms
  * 30000, queue_size 1024 (requests waiting for the host), prefetch_size
  * 65536 (body bytes carried in a request record), server_header "" (empty:
- * none). Returns PORTICO_OK or PORTICO_ERR_OPTION. */
+ * none), certfile and keyfile "" (PEM files for TLS listeners). Returns
+ * PORTICO_OK or PORTICO_ERR_OPTION. */
 int portico_options_set(portico_options *opts, const char *name, const char *value);
 
 /* Release an options object. A server made from it keeps its own copy. */
@@ -100,11 +101,14 @@ typedef struct portico_server portico_server;
 portico_server *portico_server_new(const portico_options *opts);
 
 /* Listen on ADDR and start accepting at once: "HOST:PORT" (port 0 picks a
- * free one), "unix:PATH", or "fd://N" (an inherited listening socket).
- * Returns the listener's index (>= 0) or an error. Any thread. */
+ * free one; TLS when certfile is set), "http://HOST:PORT" (plaintext),
+ * "https://HOST:PORT" (TLS, needs certfile and keyfile), "unix:PATH", or
+ * "fd://N" (an inherited listening socket). Returns the listener's index
+ * (>= 0) or an error; portico_server_last_error says why. Any thread. */
 int portico_server_listen(portico_server *srv, const char *addr);
 
-/* Write listener INDEX's bound address ("127.0.0.1:43121", "unix:/p"),
+/* Write listener INDEX's bound address ("127.0.0.1:43121",
+ * "https://127.0.0.1:8443", "unix:/p"),
  * NUL-terminated, into BUF. Returns its length, PORTICO_ERR_BUFFER if CAP is
  * too small, PORTICO_ERR_INVALID for a bad index. Any thread. */
 int portico_server_address(portico_server *srv, int index, char *buf, size_t cap);
