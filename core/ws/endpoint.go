@@ -1,0 +1,483 @@
+// Package ws is a sans-I/O WebSocket server endpoint (RFC 6455, RFC 7692),
+// usable over an HTTP/1.1 Upgrade or an HTTP/2 extended CONNECT stream
+// (RFC 8441): it sees only the byte stream after the handshake. Bytes come in
+// with Recv and leave with Output; events are pulled with Next. It never
+// touches a socket, a clock or a goroutine.
+package ws
+
+import (
+	"errors"
+	"unicode/utf8"
+
+	"github.com/gobwas/ws"
+)
+
+// Limits bound what a peer can make us buffer.
+type Limits struct {
+	MaxMessageSize int64 // 0 means 16 MiB; beyond -> close 1009
+	MaxFrameSize   int64 // 0 means MaxMessageSize
+}
+
+const defaultMaxMessage = 16 << 20
+
+// retainMax: buffers that grew beyond this for one big message are dropped
+// afterwards, so an idle connection does not pin megabytes.
+const retainMax = 1 << 20
+
+type Opcode = ws.OpCode
+
+const (
+	OpContinuation = ws.OpContinuation
+	OpText         = ws.OpText
+	OpBinary       = ws.OpBinary
+	OpClose        = ws.OpClose
+	OpPing         = ws.OpPing
+	OpPong         = ws.OpPong
+)
+
+type Event int
+
+const (
+	NeedData     Event = iota
+	MessageEvent       // Message(): a complete message (text validated as UTF-8)
+	PingEvent          // Payload(): a ping arrived; the pong is already queued
+	PongEvent          // Payload()
+	CloseEvent         // CloseCode(), CloseReason(): the peer's close; our reply (if due) is queued
+	ErrorEvent         // protocol error; CloseCode() is what we sent; flush, then close the transport
+	ClosedEvent        // the close handshake is complete (or the transport ended: 1006); close the transport
+)
+
+func (ev Event) String() string {
+	switch ev {
+	case NeedData:
+		return "NeedData"
+	case MessageEvent:
+		return "Message"
+	case PingEvent:
+		return "Ping"
+	case PongEvent:
+		return "Pong"
+	case CloseEvent:
+		return "Close"
+	case ErrorEvent:
+		return "Error"
+	case ClosedEvent:
+		return "Closed"
+	}
+	return "Event?"
+}
+
+type State int
+
+const (
+	Open    State = iota
+	Closing       // we sent a close frame and wait for the peer's
+	Closed        // no more frames either way
+)
+
+var (
+	ErrClosed      = errors.New("websocket: connection is closing or closed")
+	ErrInvalidUTF8 = errors.New("websocket: text is not valid UTF-8")
+	ErrControlSize = errors.New("websocket: control payload over 125 bytes")
+	ErrCloseCode   = errors.New("websocket: close code not allowed on the wire")
+)
+
+// Endpoint is the server side of one WebSocket connection.
+type Endpoint struct {
+	maxMsg, maxFrame int64
+
+	in  []byte // received, not yet parsed: in[r:]
+	r   int
+	eof bool
+	out []byte
+
+	state State
+	// after is what Next returns once the current event is consumed:
+	// ClosedEvent after CloseEvent, or NeedData forever once terminal.
+	terminal   bool
+	pendClosed bool
+
+	// The frame being read. Data payloads are consumed as they arrive (so a
+	// large frame is never held twice and UTF-8 fails fast); control frames
+	// wait until whole.
+	inFrame bool
+	hdr     frameHeader
+	left    int64 // payload bytes of the current data frame still to come
+	off     int   // payload bytes of the current data frame already read
+
+	// The message being assembled (msgOp 0: none).
+	msgOp   Opcode
+	msgComp bool
+	msgLen  int64 // bytes buffered for it (compressed bytes when msgComp)
+	msg     []byte
+	zbuf    []byte
+	u8      utf8State
+
+	evOp      Opcode
+	evPayload []byte
+	code      int
+	reason    string
+
+	inf *inflater
+	def *deflater
+}
+
+// NewEndpoint makes a server endpoint: it expects masked frames and sends unmasked ones.
+func NewEndpoint(l Limits, neg Negotiated) *Endpoint {
+	e := &Endpoint{maxMsg: l.MaxMessageSize, maxFrame: l.MaxFrameSize}
+	if e.maxMsg <= 0 {
+		e.maxMsg = defaultMaxMessage
+	}
+	if e.maxFrame <= 0 || e.maxFrame > e.maxMsg {
+		e.maxFrame = e.maxMsg
+	}
+	if neg.Deflate != nil {
+		e.inf = &inflater{takeover: !neg.Deflate.ClientNoContextTakeover}
+		e.def = newDeflater(neg.Deflate)
+	}
+	return e
+}
+
+// zslack allows for deflate's worst-case expansion (stored blocks) when
+// bounding compressed input by the uncompressed limits.
+func zslack(n int64) int64 { return n + n>>10 + 64 }
+
+// Recv feeds received bytes (copied). An empty p means the transport reached EOF.
+func (e *Endpoint) Recv(p []byte) {
+	if e.terminal || e.eof {
+		return
+	}
+	if len(p) == 0 {
+		e.eof = true
+		return
+	}
+	if e.r > 0 {
+		// What is left unparsed is at most a partial header or control frame
+		// plus whatever arrived since the last Next; move it down when cheap.
+		if rest := len(e.in) - e.r; rest == 0 {
+			e.in, e.r = e.in[:0], 0
+			if cap(e.in) > retainMax {
+				e.in = nil
+			}
+		} else if rest <= e.r {
+			e.in = e.in[:copy(e.in, e.in[e.r:])]
+			e.r = 0
+		}
+	}
+	e.in = append(e.in, p...)
+}
+
+// Next parses what has been received and returns the next event.
+func (e *Endpoint) Next() Event {
+	e.evPayload = nil
+	if e.pendClosed {
+		e.pendClosed = false
+		e.terminal = true
+		return ClosedEvent
+	}
+	if e.terminal {
+		return NeedData
+	}
+	for {
+		if !e.inFrame {
+			n := parseHeader(e.in[e.r:], &e.hdr)
+			if n < 0 {
+				return e.fail(CloseProtocolError, "invalid frame length")
+			}
+			if n == 0 {
+				return e.needData()
+			}
+			e.r += n
+			if ev, bad := e.startFrame(); bad {
+				return ev
+			}
+			e.inFrame = true
+		}
+		h := &e.hdr
+		if h.op.IsControl() {
+			if int64(len(e.in)-e.r) < h.length {
+				return e.needData()
+			}
+			p := e.in[e.r : e.r+int(h.length)]
+			e.r += len(p)
+			e.inFrame = false
+			unmask(p, h.mask, 0)
+			if ev := e.control(p); ev != NeedData {
+				return ev
+			}
+			continue
+		}
+		avail := len(e.in) - e.r
+		if e.left > 0 && avail == 0 {
+			return e.needData()
+		}
+		n := e.left
+		if int64(avail) < n {
+			n = int64(avail)
+		}
+		p := e.in[e.r : e.r+int(n)]
+		e.r += len(p)
+		e.left -= n
+		whole := e.off == 0 && e.left == 0 // the frame's payload arrived in one piece
+		if e.state != Open {
+			// RFC 6455 7.1.2: after our close, data is ignored until the peer's close.
+			e.off += len(p)
+			if e.left == 0 {
+				e.inFrame = false
+				if h.fin {
+					e.msgOp = 0
+				}
+			}
+			continue
+		}
+		unmask(p, h.mask, e.off)
+		e.off += len(p)
+		if e.left == 0 {
+			e.inFrame = false
+		}
+		if e.msgComp {
+			e.zbuf = append(e.zbuf, p...)
+		} else if whole && h.fin && h.op != OpContinuation {
+			// The common case: a whole single-frame message. Deliver it in place.
+			if h.op == OpText && !utf8.Valid(p) {
+				return e.fail(CloseInvalidPayload, "invalid UTF-8")
+			}
+			e.msgOp = 0
+			e.evOp, e.evPayload = h.op, p
+			return MessageEvent
+		} else {
+			if e.msgOp == OpText && !e.u8.feed(p) {
+				return e.fail(CloseInvalidPayload, "invalid UTF-8")
+			}
+			e.msg = append(e.msg, p...)
+		}
+		if e.left == 0 && h.fin {
+			return e.finishMessage()
+		}
+	}
+}
+
+func (e *Endpoint) needData() Event {
+	if e.eof {
+		// The transport ended without a closing handshake (RFC 6455 7.1.5: 1006).
+		e.state = Closed
+		e.terminal = true
+		e.code, e.reason = CloseAbnormal, ""
+		return ClosedEvent
+	}
+	return NeedData
+}
+
+// startFrame checks a new frame's header against RFC 6455 5.2-5.5 and the
+// message in progress. bad reports a failed frame (the event to return).
+func (e *Endpoint) startFrame() (Event, bool) {
+	h := &e.hdr
+	if !h.masked {
+		return e.fail(CloseProtocolError, "unmasked frame"), true
+	}
+	if h.op.IsReserved() {
+		return e.fail(CloseProtocolError, "reserved opcode"), true
+	}
+	if h.op.IsControl() {
+		if !h.fin {
+			return e.fail(CloseProtocolError, "fragmented control frame"), true
+		}
+		if h.length > 125 {
+			return e.fail(CloseProtocolError, "control frame too long"), true
+		}
+		if h.rsv != 0 {
+			return e.fail(CloseProtocolError, "reserved bits set"), true
+		}
+		return NeedData, false
+	}
+	// RFC 7692 6: RSV1 marks a compressed message, on its first frame only.
+	if h.rsv != 0 && (h.rsv != rsv1Bit || e.def == nil || h.op == OpContinuation) {
+		return e.fail(CloseProtocolError, "reserved bits set"), true
+	}
+	if h.op == OpContinuation {
+		if e.msgOp == 0 {
+			return e.fail(CloseProtocolError, "continuation without a message"), true
+		}
+	} else {
+		if e.msgOp != 0 {
+			return e.fail(CloseProtocolError, "new message inside a fragmented one"), true
+		}
+		e.msgOp = h.op
+		e.msgComp = h.rsv != 0
+		e.msgLen = 0
+		e.u8 = utf8Accept
+		e.msg = e.msg[:0]
+		e.zbuf = e.zbuf[:0]
+		if cap(e.msg) > retainMax {
+			e.msg = nil
+		}
+		if cap(e.zbuf) > retainMax {
+			e.zbuf = nil
+		}
+	}
+	e.left, e.off = h.length, 0
+	if e.state != Open {
+		return NeedData, false // ignored: no limits apply to what we drop
+	}
+	// Refuse an oversized frame or message from its header, before buffering it.
+	maxFrame, maxMsg := e.maxFrame, e.maxMsg
+	if e.msgComp {
+		maxFrame, maxMsg = zslack(maxFrame), zslack(maxMsg)
+	}
+	if h.length > maxFrame {
+		return e.fail(CloseTooBig, "frame too big"), true
+	}
+	if e.msgLen += h.length; e.msgLen > maxMsg {
+		return e.fail(CloseTooBig, "message too big"), true
+	}
+	return NeedData, false
+}
+
+// control handles a complete ping, pong or close. NeedData means "nothing to
+// report, go on".
+func (e *Endpoint) control(p []byte) Event {
+	switch e.hdr.op {
+	case OpPing:
+		if e.state != Open {
+			return NeedData // no pong after our close
+		}
+		e.out = appendFrame(e.out, true, 0, OpPong, p)
+		e.evPayload = p
+		return PingEvent
+	case OpPong:
+		e.evPayload = p
+		return PongEvent
+	}
+	code, reason, bad := parseClose(p)
+	if bad != 0 {
+		return e.fail(bad, "invalid close frame")
+	}
+	if e.state == Open {
+		// Echo the peer's code (RFC 6455 5.5.1); an empty close gets an empty one.
+		e.out = appendClose(e.out, code, "")
+	}
+	e.state = Closed
+	e.code, e.reason = code, string(reason)
+	e.pendClosed = true
+	return CloseEvent
+}
+
+func (e *Endpoint) finishMessage() Event {
+	op := e.msgOp
+	e.msgOp = 0
+	if e.msgComp {
+		z := append(e.zbuf, deflateTail...)
+		var err error
+		e.msg, err = e.inf.inflate(e.msg[:0], z, e.maxMsg)
+		e.zbuf = z[:0]
+		if err == errTooBig {
+			return e.fail(CloseTooBig, "message too big")
+		}
+		if err != nil {
+			return e.fail(CloseInvalidPayload, "invalid compressed data")
+		}
+		// UTF-8 is a property of the inflated text, never of the wire bytes.
+		if op == OpText && !utf8.Valid(e.msg) {
+			return e.fail(CloseInvalidPayload, "invalid UTF-8")
+		}
+	} else if op == OpText && !e.u8.complete() {
+		return e.fail(CloseInvalidPayload, "invalid UTF-8")
+	}
+	e.evOp, e.evPayload = op, e.msg
+	return MessageEvent
+}
+
+// fail closes the connection for a protocol error (RFC 6455 7.1.7): our close
+// frame goes out (unless we already sent one) and nothing more is read.
+func (e *Endpoint) fail(code int, reason string) Event {
+	if e.state == Open {
+		e.out = appendClose(e.out, code, reason)
+	}
+	e.state = Closed
+	e.terminal = true
+	e.code, e.reason = code, reason
+	e.inFrame = false
+	return ErrorEvent
+}
+
+// Message returns the message of a MessageEvent, valid until the next Recv or Next.
+func (e *Endpoint) Message() (op Opcode, payload []byte) { return e.evOp, e.evPayload }
+
+// Payload returns a ping or pong payload, valid until the next Recv or Next.
+func (e *Endpoint) Payload() []byte { return e.evPayload }
+
+// CloseCode is the peer's close code after CloseEvent (1005: none given), the
+// code we sent after ErrorEvent, or 1006 after an abnormal ClosedEvent.
+func (e *Endpoint) CloseCode() int { return e.code }
+
+func (e *Endpoint) CloseReason() string { return e.reason }
+
+func (e *Endpoint) State() State { return e.state }
+
+// Output appends the bytes to send to dst and clears them.
+func (e *Endpoint) Output(dst []byte) []byte {
+	dst = append(dst, e.out...)
+	e.out = e.out[:0]
+	if cap(e.out) > retainMax {
+		e.out = nil
+	}
+	return dst
+}
+
+func (e *Endpoint) HasOutput() bool { return len(e.out) > 0 }
+
+// SendText queues a text message (one frame, compressed if negotiated).
+func (e *Endpoint) SendText(p []byte) error {
+	if !utf8.Valid(p) {
+		return ErrInvalidUTF8
+	}
+	return e.send(OpText, p)
+}
+
+// SendBinary queues a binary message.
+func (e *Endpoint) SendBinary(p []byte) error { return e.send(OpBinary, p) }
+
+func (e *Endpoint) send(op Opcode, p []byte) error {
+	if e.state != Open {
+		return ErrClosed
+	}
+	if e.def != nil && e.def.want(len(p)) {
+		z := e.def.compress(p)
+		e.out = appendFrame(e.out, true, rsv1Bit, op, z)
+		return nil
+	}
+	e.out = appendFrame(e.out, true, 0, op, p)
+	return nil
+}
+
+// Ping queues a ping; the peer's pong comes back as PongEvent.
+func (e *Endpoint) Ping(p []byte) error {
+	if len(p) > 125 {
+		return ErrControlSize
+	}
+	if e.state != Open {
+		return ErrClosed
+	}
+	e.out = appendFrame(e.out, true, 0, OpPing, p)
+	return nil
+}
+
+// Close starts the closing handshake. code 0 (or 1005) sends a close without a
+// code; otherwise it must be valid on the wire (1000-1003, 1007-1014,
+// 3000-4999). The reason is cut to 123 bytes on a character boundary.
+// Data frames received afterwards are dropped until the peer's close, which
+// arrives as CloseEvent followed by ClosedEvent.
+func (e *Endpoint) Close(code int, reason string) error {
+	if e.state != Open {
+		return ErrClosed
+	}
+	if code != 0 && code != CloseNoStatus && !validWireCode(code) {
+		return ErrCloseCode
+	}
+	if !utf8.ValidString(reason) {
+		return ErrInvalidUTF8
+	}
+	e.out = appendClose(e.out, code, reason)
+	e.state = Closing
+	return nil
+}
