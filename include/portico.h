@@ -56,6 +56,13 @@ enum portico_error {
 #define PORTICO_REQ_BODY_COMPLETE 1 /* the record holds the whole request body */
 #define PORTICO_REQ_CHUNKED 2       /* the body length is unknown (chunked) */
 #define PORTICO_REQ_EXPECT_CONTINUE 4 /* the client sent Expect: 100-continue */
+#define PORTICO_REQ_WEBSOCKET 8     /* a valid WebSocket opening handshake */
+
+/* WebSocket message kinds (portico_ws_recv, portico_ws_send). */
+#define PORTICO_WS_TEXT 1   /* UTF-8 text */
+#define PORTICO_WS_BINARY 2 /* bytes */
+#define PORTICO_WS_CLOSE 8  /* received only: 2-byte big-endian code, then the reason */
+#define PORTICO_WS_PING 9   /* sent only: a ping (at most 125 bytes) */
 
 /* ---- library ---------------------------------------------------------- */
 
@@ -84,7 +91,8 @@ portico_options *portico_options_new(void);
  * 5000, body_timeout_ms 30000 (a stalled body read), graceful_timeout_ms
  * 30000, queue_size 1024 (requests waiting for the host), prefetch_size
  * 65536 (body bytes carried in a request record), server_header "" (empty:
- * none), certfile and keyfile "" (PEM files for TLS listeners). Returns
+ * none), certfile and keyfile "" (PEM files for TLS listeners),
+ * ws_max_message_size 16777216 (bytes; close 1009 beyond). Returns
  * PORTICO_OK or PORTICO_ERR_OPTION. */
 int portico_options_set(portico_options *opts, const char *name, const char *value);
 
@@ -177,6 +185,50 @@ int portico_request_write(uint64_t req, const uint8_t *data, size_t len, int fla
  * with an empty body; otherwise close the connection, since the response
  * cannot be completed honestly. Finishes the request. */
 int portico_request_abort(uint64_t req, int status);
+
+/* ---- WebSocket (server mode) ---------------------------------------------
+ * A request whose record has PORTICO_REQ_WEBSOCKET carries a valid opening
+ * handshake (HTTP/1.1 Upgrade). Broken handshakes never reach the host: the
+ * library answers them (426 with Sec-WebSocket-Version for other versions).
+ * After accepting, the request id names the WebSocket until portico_ws_free.
+ * portico_ws_send and portico_ws_close may be called from one thread while
+ * another waits in portico_ws_recv. */
+
+/* Answer the handshake with 101 Switching Protocols. SUBPROTOCOL (NULL or
+ * "": none) must be one the client offered; HEAD holds extra response fields
+ * as NUL-separated name and value pairs (may be NULL). permessage-deflate is
+ * negotiated when the client offers it. Returns PORTICO_OK,
+ * PORTICO_ERR_HEADER (subprotocol not offered, bad field), PORTICO_ERR_STATE
+ * (not a WebSocket request, or already answered) or PORTICO_ERR_CLOSED
+ * (shutting down). */
+int portico_request_websocket_accept(uint64_t req, const char *subprotocol,
+                                     const uint8_t *head, size_t head_len);
+
+/* Wait up to TIMEOUT_MS (negative: forever) for the next message, copy it
+ * into BUF and store its PORTICO_WS_* kind in *KIND. Returns its length,
+ * PORTICO_ERR_DONE on timeout, or PORTICO_ERR_BUFFER if CAP is too small
+ * (the message stays; see portico_ws_next_size). A close is returned as
+ * PORTICO_WS_CLOSE, again on every later call. */
+int64_t portico_ws_recv(uint64_t ws, uint8_t *buf, size_t cap, int timeout_ms, int *kind);
+
+/* The length of the message portico_ws_recv would return now, or
+ * PORTICO_ERR_DONE if none is waiting. */
+int64_t portico_ws_next_size(uint64_t ws);
+
+/* Send a PORTICO_WS_TEXT (must be UTF-8), PORTICO_WS_BINARY message or a
+ * PORTICO_WS_PING. Blocks only while the client reads slower than the app
+ * writes. Returns PORTICO_OK, PORTICO_ERR_CLOSED once closing, or
+ * PORTICO_ERR_HEADER for invalid UTF-8 or an oversized ping. */
+int portico_ws_send(uint64_t ws, int kind, const uint8_t *data, size_t len);
+
+/* Start the closing handshake with CODE (1000 normal, 1001 going away,
+ * 3000-4999 for apps) and REASON (NULL or UTF-8, cut to fit). The peer's
+ * answer arrives through portico_ws_recv. */
+int portico_ws_close(uint64_t ws, int code, const char *reason);
+
+/* Release the WebSocket: closes with 1000 if still open; the id stops
+ * working. */
+int portico_ws_free(uint64_t ws);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/portico-http/portico/core/h1"
+	"github.com/portico-http/portico/core/ws"
 )
 
 // Sizes of the per-connection buffers. out is double-buffered between the
@@ -40,6 +41,8 @@ type conn struct {
 	out, spare []byte
 	fields     []h1.Field // reused when parsing a host's response head
 	ex         *Exchange  // the request with the host, nil between requests
+	outLen     func() int // len(out), for waitDrained
+	ws         *wsSession // set when the host accepted a WebSocket: the connection switches
 	idle       bool       // waiting for the first byte of a request
 	exDone     bool       // the host finished ex
 	closeAfter bool       // close once ex is flushed
@@ -56,6 +59,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 		flushed: make(chan struct{}, 1),
 	}
 	c.addrs = packAddrs(nc)
+	c.outLen = func() int { return len(c.out) }
 	return c
 }
 
@@ -109,6 +113,10 @@ func (c *conn) serve() {
 			if ex == nil || !c.await(ex) {
 				return
 			}
+			if c.ws != nil {
+				c.serveWebSocket(c.ws)
+				return
+			}
 			if c.srv.draining.Load() || !c.p.KeepAlive() {
 				return
 			}
@@ -154,7 +162,7 @@ func (c *conn) readMore(headStart *time.Time, opts *Options) bool {
 		}
 		c.nc.SetReadDeadline(headStart.Add(opts.HeaderTimeout))
 	}
-	// Checked after the deadline is set: see interruptIfIdle.
+	// Checked after the deadline is set: see beginDrain.
 	if idle && c.srv.draining.Load() {
 		return false
 	}
@@ -176,13 +184,19 @@ func (c *conn) readMore(headStart *time.Time, opts *Options) bool {
 
 func isEOF(err error) bool { return errors.Is(err, io.EOF) }
 
-// interruptIfIdle wakes a connection blocked waiting for its next request so
-// that it sees the server draining. readMore sets its deadline before it
+// beginDrain starts a connection's part of a graceful shutdown. One blocked
+// waiting for its next request is woken so that it sees the server draining. readMore sets its deadline before it
 // checks draining, and Shutdown sets draining before calling this, so either
 // readMore sees draining or this deadline lands after readMore's own.
-func (c *conn) interruptIfIdle() {
+func (c *conn) beginDrain() {
 	c.mu.Lock()
 	idle := c.idle && c.ex == nil
+	if c.ws != nil {
+		// A WebSocket is told the server is going away (1001); it ends
+		// when the client answers, or closeWait later.
+		c.ws.close(1001, "server shutting down")
+		c.nc.SetReadDeadline(time.Now().Add(closeWait))
+	}
 	c.mu.Unlock()
 	if idle {
 		c.nc.SetReadDeadline(time.Unix(1, 0))
@@ -196,6 +210,16 @@ func (c *conn) dispatch() *Exchange {
 	req := c.p.Request()
 	ex := &Exchange{c: c, expect100: req.Expect100}
 	ex.head = c.packHead(req)
+	if req.Upgrade != nil && hasToken(req.Upgrade, "websocket") {
+		offer, herr := ws.CheckOffer(req.Method, fieldLookup(req.Fields), false)
+		if herr != nil {
+			c.refuseHandshake(herr)
+			c.mu.Unlock()
+			return nil
+		}
+		ex.offer = &offer
+		ex.flags |= reqWebSocket
+	}
 	if req.Chunked {
 		ex.flags |= reqChunked
 	}
@@ -299,9 +323,10 @@ func (c *conn) wakeUp() {
 }
 
 // waitDrained holds a host that writes faster than the client reads until
-// the output is below the high-water mark. Called and returns with mu held.
-func (c *conn) waitDrained() {
-	for len(c.out) > outHighWater && c.err == nil {
+// the pending output is below the high-water mark. Called and returns with
+// mu held.
+func (c *conn) waitDrained(pending func() int) {
+	for pending() > outHighWater && c.err == nil {
 		c.mu.Unlock()
 		select {
 		case <-c.flushed:

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/portico-http/portico/core/h1"
+	"github.com/portico-http/portico/core/ws"
 )
 
 // Request flags in a record; the values are PORTICO_REQ_* in portico.h.
@@ -14,6 +15,7 @@ const (
 	reqBodyComplete   = 1
 	reqChunked        = 2
 	reqExpectContinue = 4
+	reqWebSocket      = 8
 )
 
 // recordHeader is the fixed part of a record: id, flags, head length.
@@ -35,7 +37,10 @@ type Exchange struct {
 	trailers []h1.Field
 
 	started  bool // response head formatted
-	finished bool
+	finished bool // the HTTP part is over (a WebSocket may go on under the id)
+
+	offer *ws.Offer  // a valid WebSocket opening handshake, else nil
+	ws    *wsSession // after AcceptWebSocket
 }
 
 // ID is the request's id as the host sees it.
@@ -228,7 +233,7 @@ func (ex *Exchange) Respond(head, body []byte, end bool) error {
 		ex.finish()
 	}
 	c.wakeUp()
-	c.waitDrained()
+	c.waitDrained(c.outLen)
 	return nil
 }
 
@@ -296,7 +301,7 @@ func (ex *Exchange) Write(data []byte, end bool) error {
 		ex.finish()
 	}
 	c.wakeUp()
-	c.waitDrained()
+	c.waitDrained(c.outLen)
 	return nil
 }
 

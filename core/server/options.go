@@ -18,6 +18,7 @@ type Options struct {
 	QueueSize        int           // requests waiting for the host
 	PrefetchSize     int           // body bytes carried with a request
 	ServerHeader     string        // "" = no Server field
+	WSMaxMessage     int64         // WebSocket message limit; 1009 beyond
 	CertFile         string        // PEM certificate chain for TLS listeners
 	KeyFile          string        // PEM private key for CertFile
 }
@@ -32,6 +33,7 @@ func DefaultOptions() Options {
 		GracefulTimeout:  30 * time.Second,
 		QueueSize:        1024,
 		PrefetchSize:     64 << 10,
+		WSMaxMessage:     16 << 20,
 	}
 }
 
@@ -61,12 +63,16 @@ func (o *Options) Set(name, value string) error {
 			o.PrefetchSize = n
 		}
 		return nil
-	case "max_body_size":
+	case "max_body_size", "ws_max_message_size":
 		n, err := strconv.ParseInt(value, 10, 64)
-		if err != nil || n < 0 {
-			return fmt.Errorf("option %s: want a byte count >= 0, got %q", name, value)
+		if err != nil || n < 0 || (n == 0 && name != "max_body_size") {
+			return fmt.Errorf("option %s: want a byte count, got %q", name, value)
 		}
-		o.MaxBodySize = n
+		if name == "max_body_size" {
+			o.MaxBodySize = n
+		} else {
+			o.WSMaxMessage = n
+		}
 		return nil
 	case "header_timeout_ms", "keepalive_timeout_ms", "body_timeout_ms", "graceful_timeout_ms":
 		n, err := strconv.ParseInt(value, 10, 64)

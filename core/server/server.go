@@ -261,7 +261,7 @@ func (s *Server) shutdown() {
 	}
 	s.mu.Unlock()
 	for _, c := range conns {
-		c.interruptIfIdle()
+		c.beginDrain()
 	}
 
 	done := make(chan struct{})

@@ -426,6 +426,9 @@ func (e *Endpoint) Output(dst []byte) []byte {
 
 func (e *Endpoint) HasOutput() bool { return len(e.out) > 0 }
 
+// OutputLen is how many bytes wait to be sent (for backpressure).
+func (e *Endpoint) OutputLen() int { return len(e.out) }
+
 // SendText queues a text message (one frame, compressed if negotiated).
 func (e *Endpoint) SendText(p []byte) error {
 	if !utf8.Valid(p) {

@@ -1,0 +1,181 @@
+package server
+
+import (
+	"time"
+
+	"github.com/portico-http/portico/core/ws"
+)
+
+// Message kinds on the host side; the values are PORTICO_WS_* in portico.h.
+const (
+	WSText   = 1
+	WSBinary = 2
+	WSClose  = 8 // payload: the close code (2 bytes, big-endian) and reason
+	WSPing   = 9 // for Send only
+)
+
+// inboxLimit bounds received messages waiting for the host: beyond it the
+// connection stops reading, so a slow app pushes back on the client.
+const inboxLimit = 1 << 20
+
+// closeWait is how long a closing handshake we started may take before the
+// transport is dropped (the peer may never answer).
+const closeWait = 5 * time.Second
+
+type wsMessage struct {
+	kind    int
+	payload []byte
+}
+
+// wsSession is an accepted WebSocket: the sans-I/O endpoint plus the queue
+// of messages for the host. It does not know its transport: the transport's
+// loop calls feed with received bytes and drains output with takeOutput
+// (today an HTTP/1.1 connection; an HTTP/2 stream uses the same calls).
+type wsSession struct {
+	ep *ws.Endpoint
+	// wakeWriter asks the transport to flush output (never blocks).
+	wakeWriter func()
+
+	inbox      []wsMessage
+	inboxBytes int
+	arrived    chan struct{} // cap 1: a message or the end arrived
+	drained    chan struct{} // cap 1: the host took messages (reader may go on)
+	ended      bool          // no more messages: the close (or failure) is queued
+	finished   bool          // the transport should close once output is flushed
+	closingAt  time.Time     // when we sent our close
+	released   bool
+}
+
+func newWSSession(neg ws.Negotiated, maxMessage int64, wake func()) *wsSession {
+	return &wsSession{
+		ep:         ws.NewEndpoint(ws.Limits{MaxMessageSize: maxMessage}, neg),
+		wakeWriter: wake,
+		arrived:    make(chan struct{}, 1),
+		drained:    make(chan struct{}, 1),
+	}
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// feed runs received bytes through the endpoint (under the transport's
+// lock). It reports whether the reader should pause (inbox full).
+func (s *wsSession) feed(p []byte) bool {
+	s.ep.Recv(p)
+	for {
+		switch s.ep.Next() {
+		case ws.NeedData:
+			if s.ep.HasOutput() {
+				s.wakeWriter()
+			}
+			return s.inboxBytes >= inboxLimit
+		case ws.MessageEvent:
+			op, payload := s.ep.Message()
+			kind := WSBinary
+			if op == ws.OpText {
+				kind = WSText
+			}
+			s.push(wsMessage{kind: kind, payload: append([]byte(nil), payload...)})
+		case ws.CloseEvent:
+			s.end(s.ep.CloseCode(), s.ep.CloseReason())
+		case ws.ErrorEvent, ws.ClosedEvent:
+			// After an error the endpoint has queued its close frame and
+			// is finished; after ClosedEvent both closes are done.
+			s.end(s.ep.CloseCode(), s.ep.CloseReason())
+			s.finished = true
+			s.wakeWriter()
+			return false
+		case ws.PingEvent, ws.PongEvent:
+			// The endpoint answered the ping itself; pongs need nothing.
+		}
+		if s.ep.State() == ws.Closed || s.finished {
+			s.finished = true
+			s.wakeWriter()
+			return false
+		}
+	}
+}
+
+func (s *wsSession) push(m wsMessage) {
+	s.inbox = append(s.inbox, m)
+	s.inboxBytes += len(m.payload)
+	signal(s.arrived)
+}
+
+// end queues the close for the host, once.
+func (s *wsSession) end(code int, reason string) {
+	if s.ended {
+		return
+	}
+	s.ended = true
+	if code == 0 {
+		code = 1005 // no status received
+	}
+	p := make([]byte, 2, 2+len(reason))
+	p[0], p[1] = byte(code>>8), byte(code)
+	s.push(wsMessage{kind: WSClose, payload: append(p, reason...)})
+}
+
+// pop takes the next message for the host (under the transport's lock).
+func (s *wsSession) pop() (wsMessage, bool) {
+	if len(s.inbox) == 0 {
+		return wsMessage{}, false
+	}
+	m := s.inbox[0]
+	s.inbox[0] = wsMessage{}
+	s.inbox = s.inbox[1:]
+	s.inboxBytes -= len(m.payload)
+	if m.kind == WSClose {
+		// Keep the close visible to every later receive.
+		s.inbox = append(s.inbox[:0], m)
+		s.inboxBytes += len(m.payload)
+	}
+	signal(s.drained)
+	return m, true
+}
+
+// send queues a message or ping from the host.
+func (s *wsSession) send(kind int, p []byte) error {
+	if s.ended || s.ep.State() != ws.Open {
+		return ErrClosed
+	}
+	var err error
+	switch kind {
+	case WSText:
+		err = s.ep.SendText(p)
+	case WSBinary:
+		err = s.ep.SendBinary(p)
+	case WSPing:
+		err = s.ep.Ping(p)
+	default:
+		return ErrState
+	}
+	if err != nil {
+		if err == ws.ErrClosed {
+			return ErrClosed
+		}
+		return ErrHeader // bad UTF-8 in a text message, ping too long
+	}
+	s.wakeWriter()
+	return nil
+}
+
+// close starts the closing handshake from our side.
+func (s *wsSession) close(code int, reason string) error {
+	if s.ep.State() != ws.Open {
+		return nil
+	}
+	if err := s.ep.Close(code, reason); err != nil {
+		return ErrHeader
+	}
+	s.closingAt = time.Now()
+	s.wakeWriter()
+	return nil
+}
+
+// takeOutput moves pending frames into dst for the transport to write.
+func (s *wsSession) takeOutput(dst []byte) []byte { return s.ep.Output(dst) }
