@@ -1,0 +1,136 @@
+"""The command line: `portico serve MODULE:APP [options]`."""
+
+from __future__ import print_function
+
+import argparse
+import importlib
+import inspect
+import os
+import sys
+
+from . import __version__
+from .errors import PorticoError
+from .serving import DEFAULT_BIND, DEFAULT_THREADS, serve
+
+APP_NAMES = ('application', 'app')  # tried in order when MODULE:APP has no APP
+
+
+class UsageError(Exception):
+    """A mistake on the command line, reported without a traceback."""
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog='portico', description='Portico: HTTP/1.x, HTTP/2 and WebSocket for Python web apps.')
+    parser.add_argument('--version', action='version', version='portico ' + __version__)
+    commands = parser.add_subparsers(dest='command', metavar='COMMAND')
+    commands.required = True
+    run = commands.add_parser('serve', help='serve a WSGI application')
+    run.add_argument('app', metavar='MODULE:APP',
+                     help='the application; APP defaults to "application", then "app"')
+    run.add_argument('--bind', '-b', action='append', metavar='HOST:PORT|unix:PATH',
+                     help='address to listen on (repeatable; default %s)' % DEFAULT_BIND)
+    run.add_argument('--interface', choices=('auto', 'wsgi', 'asgi'), default='auto',
+                     help='application interface (default: auto)')
+    run.add_argument('--threads', type=positive_int, default=DEFAULT_THREADS,
+                     help='worker threads (default %d)' % DEFAULT_THREADS)
+    run.add_argument('--access-log', action='store_true', help='log every request to stderr')
+    run.add_argument('--graceful-timeout', type=seconds, metavar='S',
+                     help='on SIGTERM, wait this long for in-flight requests (default 30)')
+    run.add_argument('--max-body-size', type=non_negative_int, metavar='N',
+                     help='refuse bodies over N bytes with 413 (default 0: unlimited)')
+    run.add_argument('--max-head-size', type=positive_int, metavar='N',
+                     help='refuse request heads over N bytes with 431 (default 65536)')
+    run.add_argument('--header-timeout', type=seconds, metavar='S',
+                     help='time allowed to send a request head (default 10)')
+    run.add_argument('--keepalive-timeout', type=seconds, metavar='S',
+                     help='idle time before a kept-alive connection closes (default 5)')
+    return parser
+
+
+def positive_int(text):
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError('must be at least 1')
+    return value
+
+
+def non_negative_int(text):
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError('must not be negative')
+    return value
+
+
+def seconds(text):
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError('must not be negative')
+    return value
+
+
+def library_options(args):
+    """The portico.h options that the command line sets."""
+    options = {}
+    for flag, name in (('graceful_timeout', 'graceful_timeout_ms'),
+                       ('header_timeout', 'header_timeout_ms'),
+                       ('keepalive_timeout', 'keepalive_timeout_ms')):
+        value = getattr(args, flag)
+        if value is not None:
+            options[name] = int(round(value * 1000))
+    if args.max_body_size is not None:
+        options['max_body_size'] = args.max_body_size
+    if args.max_head_size is not None:
+        options['max_head_size'] = args.max_head_size
+    return options
+
+
+def load_app(spec):
+    """Import MODULE from the current directory and return APP from it."""
+    module_name, _, attribute = spec.partition(':')
+    if not module_name:
+        raise UsageError('expected MODULE:APP, got %r' % spec)
+    cwd = os.getcwd()
+    if cwd not in sys.path and '' not in sys.path:
+        sys.path.insert(0, cwd)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        if module_name.split('.')[0] not in str(exc):
+            raise  # the module exists but an import inside it failed: show it whole
+        raise UsageError('cannot import %r: %s' % (module_name, exc))
+    names = [attribute] if attribute else list(APP_NAMES)
+    for name in names:
+        target = module
+        try:
+            for part in name.split('.'):
+                target = getattr(target, part)
+        except AttributeError:
+            continue
+        return target
+    raise UsageError('module %r has no %s' % (module_name, ' or '.join(repr(n) for n in names)))
+
+
+def looks_like_asgi(app):
+    function = app if inspect.isfunction(app) or inspect.ismethod(app) else getattr(app, '__call__', None)
+    is_coroutine = getattr(inspect, 'iscoroutinefunction', None)
+    return bool(is_coroutine and function is not None and is_coroutine(function))
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        app = load_app(args.app)
+        if not callable(app):
+            raise UsageError('%s is not callable' % args.app)
+        if args.interface == 'asgi' or (args.interface == 'auto' and looks_like_asgi(app)):
+            raise UsageError('the ASGI interface is not yet supported; '
+                             'serve a WSGI application (--interface wsgi)')
+        serve(app, bind=args.bind or [DEFAULT_BIND], threads=args.threads,
+              options=library_options(args), access_log=args.access_log, name=args.app)
+    except UsageError as exc:
+        print('portico: %s' % exc, file=sys.stderr)
+        return 2
+    except PorticoError as exc:
+        print('portico: %s' % exc, file=sys.stderr)
+        return 1
+    return 0

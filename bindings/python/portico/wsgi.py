@@ -1,0 +1,317 @@
+"""The PEP 3333 adapter: a Request record in, the environ, the app call, the
+response out through portico_request_respond/write/abort.
+
+The common case -- an app that returns a list -- costs one call into the
+library: the joined body goes out with the head and PORTICO_END.
+"""
+
+import logging
+import sys
+import time
+
+from . import _lib
+from ._compat import latin1_from_native, reraise, unquote_to_native
+from .body import EMPTY_BODY, RequestBody
+from .errors import BodyReadError, ERR_CLOSED, ERR_DONE, ERR_IO, ERR_TOO_LARGE
+from .filewrapper import FileWrapper
+from .server import (FIRST_HEADER, LOCAL_ADDR, LOCAL_PORT, METHOD, PATH, PROTOCOL,
+                     QUERY, REMOTE_ADDR, REMOTE_PORT, REQ_BODY_COMPLETE, SCHEME)
+
+PORTICO_END = 1
+
+error_log = logging.getLogger('portico.error')
+access_log = logging.getLogger('portico.access')
+
+
+def _error_answer(status):
+    head = '\0'.join([status, 'Content-Type', 'text/plain; charset=utf-8'])
+    return latin1_from_native(head), latin1_from_native(status[4:] + '\n')
+
+
+# Answers the adapter gives on its own, by status code.
+ERROR_ANSWERS = dict((int(status[:3]), _error_answer(status)) for status in (
+    '400 Bad Request', '408 Request Timeout', '413 Content Too Large',
+    '500 Internal Server Error'))
+
+# What a body read failure that the app let through means for the client.
+BODY_ERROR_STATUS = {ERR_IO: 400, ERR_DONE: 408, ERR_TOO_LARGE: 413}
+
+# Header names that become CGI variables without the HTTP_ prefix.
+UNPREFIXED = {'CONTENT_TYPE': 'CONTENT_TYPE', 'CONTENT_LENGTH': 'CONTENT_LENGTH'}
+HEADER_KEY_CACHE_LIMIT = 2048  # distinct spellings remembered; clients choose them
+
+
+def header_key(name):
+    """The environ key for header NAME, or '' to drop it: a name with '_'
+    would alias a '-' name (X-Auth_User vs X-Auth-User), so like nginx and
+    gunicorn it is dropped rather than trusted."""
+    if '_' in name:
+        return ''
+    key = name.upper().replace('-', '_')
+    return UNPREFIXED.get(key) or 'HTTP_' + key
+
+
+def split_host(host, scheme):
+    """SERVER_NAME and SERVER_PORT from a Host header value."""
+    if host.startswith('['):  # [v6addr]:port
+        end = host.find(']')
+        name, rest = host[:end + 1], host[end + 1:]
+        port = rest[1:] if rest.startswith(':') else ''
+    else:
+        name, _, port = host.partition(':')
+    return name, port or ('443' if scheme == 'https' else '80')
+
+
+def encode_head(status, headers):
+    """The NUL-separated response head for portico_request_respond, after the
+    PEP 3333 checks: native strs, "NNN reason", no CR, LF or NUL anywhere."""
+    if type(status) is not str:
+        raise TypeError('status must be a native str, not %r' % (status,))
+    if len(status) < 4 or not status[:3].isdigit() or status[3] != ' ':
+        raise ValueError('status must look like "200 OK", not %r' % (status,))
+    parts = [status]
+    for header in headers:
+        name, value = header
+        if type(name) is not str or type(value) is not str:
+            raise TypeError('header names and values must be native strs: %r' % (header,))
+        parts.append(name)
+        parts.append(value)
+    text = '\0'.join(parts)
+    if '\r' in text or '\n' in text or text.count('\0') != len(parts) - 1:
+        raise ValueError('CR, LF or NUL in the status or a header: %r %r' % (status, headers))
+    try:
+        return latin1_from_native(text)
+    except UnicodeEncodeError:
+        raise ValueError('status and headers must be latin-1: %r %r' % (status, headers))
+
+
+class ClientGone(IOError):
+    """The connection went away while the response was being sent. An IOError,
+    as apps expect from a write to a dead socket."""
+
+
+class Response(object):
+    """One request's response: start_response, the write() callable, and the
+    head/body calls into the library with their state."""
+
+    __slots__ = ('id', 'head', 'status', 'sent', 'finished', 'bytes_sent')
+
+    def __init__(self, request_id):
+        self.id = request_id
+        self.head = None       # encoded head, set by start_response
+        self.status = None
+        self.sent = False      # head is on its way to the client
+        self.finished = False  # PORTICO_END went out
+        self.bytes_sent = 0
+
+    def start_response(self, status, headers, exc_info=None):
+        if exc_info is not None:
+            try:
+                if self.sent:
+                    reraise(*exc_info)
+            finally:
+                exc_info = None
+        elif self.head is not None:
+            raise AssertionError('start_response() called twice without exc_info')
+        self.head = encode_head(status, headers)
+        self.status = status
+        return self.write
+
+    def _check(self, code):
+        if code < 0:
+            if code == ERR_CLOSED or code == ERR_IO:
+                self.finished = True
+                raise ClientGone(_lib.strerror(code))
+            raise _lib.error(code, 'request %d' % self.id)
+
+    def write(self, data):
+        """Send DATA now (the head too, the first time). The legacy write()
+        callable of PEP 3333, and the path of every streamed chunk."""
+        if type(data) is not bytes:
+            raise TypeError('response body chunks must be bytes, not %s' % type(data).__name__)
+        if self.head is None:
+            raise AssertionError('body data before start_response()')
+        if not self.sent:
+            head = self.head
+            self._check(_respond(self.id, head, len(head), data, len(data), 0))
+            self.sent = True
+        elif data:
+            self._check(_write(self.id, data, len(data), 0))
+        self.bytes_sent += len(data)
+
+    def finish(self, data):
+        """Send DATA as the last of the body (the whole body if nothing was sent)."""
+        if type(data) is not bytes:
+            raise TypeError('response body must be bytes, not %s' % type(data).__name__)
+        if self.head is None:
+            raise AssertionError('the application returned without calling start_response()')
+        if not self.sent:
+            head = self.head
+            self.sent = True
+            self._check(_respond(self.id, head, len(head), data, len(data), PORTICO_END))
+        else:
+            self._check(_write(self.id, data, len(data), PORTICO_END))
+        self.finished = True
+        self.bytes_sent += len(data)
+
+    def fail(self, status=500):
+        """The app failed: answer STATUS if nothing went out yet, else drop
+        the connection, since the response cannot be completed honestly."""
+        if self.finished:
+            return
+        self.finished = True
+        if not self.sent:
+            head, body = ERROR_ANSWERS[status]
+            self.status = str(status)
+            if _respond(self.id, head, len(head), body, len(body), PORTICO_END) >= 0:
+                return
+        _abort(self.id, status)
+
+
+def _unbound(*args):
+    raise RuntimeError('libportico is not loaded yet')
+
+
+# Bound to the library's functions by WSGIHandler, once the library is loaded.
+_respond = _write = _abort = _unbound
+
+
+class WSGIHandler(object):
+    """Calls a WSGI application for each Request the workers pull."""
+
+    def __init__(self, app, url_scheme=None, log_access=False):
+        global _respond, _write, _abort
+        lib = _lib.load()
+        _respond = lib.portico_request_respond
+        _write = lib.portico_request_write
+        _abort = lib.portico_request_abort
+        self.app = app
+        self.log_access = log_access
+        self.header_keys = {}
+        self.base_environ = {
+            'SCRIPT_NAME': '',
+            'wsgi.version': (1, 0),
+            'wsgi.errors': sys.stderr,
+            'wsgi.multithread': True,
+            'wsgi.multiprocess': False,
+            'wsgi.run_once': False,
+            'wsgi.input_terminated': True,
+            'wsgi.file_wrapper': FileWrapper,
+            'gateway.version': (1, 0),
+        }
+        self.url_scheme = url_scheme
+
+    def environ(self, request):
+        fields = request.fields
+        environ = self.base_environ.copy()
+        environ['REQUEST_METHOD'] = fields[METHOD]
+        path = fields[PATH]
+        if path[:1] != '/' and '://' in path:  # absolute-form target (proxies)
+            path = '/' + path.split('://', 1)[1].partition('/')[2]
+        if '%' in path:
+            path = unquote_to_native(path)
+        environ['PATH_INFO'] = path
+        environ['QUERY_STRING'] = fields[QUERY]
+        protocol = fields[PROTOCOL]
+        environ['SERVER_PROTOCOL'] = protocol
+        environ['gateway.http_version'] = protocol[5:]
+        environ['gateway.extensions'] = {}
+        scheme = self.url_scheme or fields[SCHEME] or 'http'
+        environ['wsgi.url_scheme'] = scheme
+        environ['REMOTE_ADDR'] = fields[REMOTE_ADDR]
+        environ['REMOTE_PORT'] = fields[REMOTE_PORT]
+
+        keys = self.header_keys
+        for i in range(FIRST_HEADER, len(fields) - 1, 2):
+            name = fields[i]
+            key = keys.get(name)
+            if key is None:
+                key = header_key(name)
+                if len(keys) < HEADER_KEY_CACHE_LIMIT:
+                    keys[name] = key
+            if key:
+                if key in environ:
+                    separator = '; ' if key == 'HTTP_COOKIE' else ', '
+                    environ[key] = environ[key] + separator + fields[i + 1]
+                else:
+                    environ[key] = fields[i + 1]
+
+        host = environ.get('HTTP_HOST')
+        if host:
+            environ['SERVER_NAME'], environ['SERVER_PORT'] = split_host(host, scheme)
+        else:
+            environ['SERVER_NAME'] = fields[LOCAL_ADDR] or 'localhost'
+            environ['SERVER_PORT'] = fields[LOCAL_PORT] or '0'
+
+        body = request.body
+        if request.flags & REQ_BODY_COMPLETE:
+            environ['wsgi.input'] = RequestBody(request.id, body, 0, True) if body else EMPTY_BODY
+        else:
+            remaining = None
+            length = environ.get('CONTENT_LENGTH')
+            if length is not None and 'HTTP_TRANSFER_ENCODING' not in environ:
+                remaining = int(length.split(',')[0]) - len(body)
+            environ['wsgi.input'] = RequestBody(request.id, body, remaining, False)
+        return environ
+
+    def __call__(self, request):
+        response = Response(request.id)
+        try:
+            environ = self.environ(request)
+        except Exception:  # a record we cannot read: our bug, not the app's
+            error_log.exception('cannot build the environ for %r', request)
+            response.fail(500)
+            return
+        started = time.time() if self.log_access else 0
+        try:
+            result = self.app(environ, response.start_response)
+            try:
+                if type(result) is list or type(result) is tuple:
+                    response.finish(b''.join(result) if len(result) != 1 else result[0])
+                else:
+                    write = response.write
+                    for chunk in result:
+                        if chunk:
+                            write(chunk)
+                    response.finish(b'')
+            finally:
+                close = getattr(result, 'close', None)
+                if close is not None:
+                    close()
+        except ClientGone as exc:
+            error_log.debug('client went away during %s %s: %s',
+                            environ['REQUEST_METHOD'], environ['PATH_INFO'], exc)
+        except BodyReadError as exc:
+            # The client's fault, not the app's: no traceback. (Over the size
+            # limit the library has usually answered 413 and ended the request
+            # already; then fail() finds nothing left to do.)
+            error_log.info('%s %s: %s', environ['REQUEST_METHOD'], environ['PATH_INFO'], exc)
+            response.fail(BODY_ERROR_STATUS.get(exc.code, 400))
+        except BaseException:  # a worker thread has nobody else to tell
+            self.log_failure(environ, response)
+            response.fail()
+        if self.log_access:
+            self.log_request(environ, response, started)
+
+    def log_failure(self, environ, response):
+        if response.finished:
+            what = 'after the response was complete'
+        elif response.sent:
+            what = 'after the response started; closing the connection'
+        else:
+            what = 'answering 500'
+        error_log.error('error in the application for %s %s (%s)',
+                        environ['REQUEST_METHOD'], environ['PATH_INFO'], what,
+                        exc_info=True)
+
+    def log_request(self, environ, response, started):
+        """One line per request, in the combined log format."""
+        query = environ['QUERY_STRING']
+        access_log.info(
+            '%s - - [%s] "%s %s%s %s" %s %d "%s" "%s" %.6f',
+            environ['REMOTE_ADDR'] or '-',
+            time.strftime('%d/%b/%Y:%H:%M:%S +0000', time.gmtime(started)),
+            environ['REQUEST_METHOD'], environ['PATH_INFO'], '?' + query if query else '',
+            environ['SERVER_PROTOCOL'], (response.status or '-').split(' ', 1)[0],
+            response.bytes_sent, environ.get('HTTP_REFERER', '-'),
+            environ.get('HTTP_USER_AGENT', '-'), time.time() - started)

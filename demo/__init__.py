@@ -1,0 +1,1 @@
+"""The Portico demo (`make run`)."""
