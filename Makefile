@@ -49,6 +49,7 @@ test-go:
 # Each fuzz target runs briefly here (longer: make test-fuzz FUZZTIME=10m).
 test-fuzz:
 	go test -run='^$$' -fuzz='^FuzzRequest$$' -fuzztime=$(FUZZTIME) ./core/h1
+	go test -run='^$$' -fuzz='^FuzzEndpoint$$' -fuzztime=$(FUZZTIME) ./core/ws
 
 $(BUILD)/server_mode: tests/c/server_mode.c include/portico.h $(LIB)
 	gcc -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Iinclude $< -o $@ \

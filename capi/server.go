@@ -167,5 +167,6 @@ func portico_server_free(h C.uintptr_t) (rc C.int) {
 	}
 	cgo.Handle(h).Delete()
 	s.Shutdown()
+	stopProfile()
 	return errOK
 }
