@@ -208,7 +208,7 @@ func (c *conn) beginDrain() {
 func (c *conn) dispatch() *Exchange {
 	c.mu.Lock()
 	req := c.p.Request()
-	ex := &Exchange{c: c, expect100: req.Expect100}
+	ex := &Exchange{b: c, expect100: req.Expect100}
 	ex.head = c.packHead(req)
 	if req.Upgrade != nil && hasToken(req.Upgrade, "websocket") {
 		offer, herr := ws.CheckOffer(req.Method, fieldLookup(req.Fields), false)
@@ -226,7 +226,7 @@ func (c *conn) dispatch() *Exchange {
 	if req.Expect100 {
 		ex.flags |= reqExpectContinue
 	}
-	ex.prefetch(c.srv.opts.PrefetchSize)
+	c.prefetch(ex, c.srv.opts.PrefetchSize)
 	c.ex, c.exDone, c.closeAfter = ex, false, false
 	c.mu.Unlock()
 	exchanges.add(ex)

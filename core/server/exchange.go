@@ -1,9 +1,7 @@
 package server
 
 import (
-	"bytes"
 	"encoding/binary"
-	"strconv"
 	"time"
 
 	"github.com/portico-http/portico/core/h1"
@@ -21,20 +19,36 @@ const (
 // recordHeader is the fixed part of a record: id, flags, head length.
 const recordHeader = 16
 
-// Exchange is one request handed to the host and the response it makes.
-// The host calls its methods from one thread at a time (portico.h); they
-// take the connection's lock, since the goroutine flushes concurrently.
-type Exchange struct {
-	id        uint64
-	c         *conn
-	head      []byte // packed head, see portico_server_next
-	flags     uint32
-	expect100 bool
+// backend is the protocol side of an Exchange: an HTTP/1.x connection (one
+// request at a time) or an HTTP/2 stream. Each method takes the
+// transport's lock itself, except release, which runs under it.
+type backend interface {
+	read(ex *Exchange, dst []byte, timeout time.Duration) (int, error)
+	respond(ex *Exchange, head, body []byte, end bool) error
+	write(ex *Exchange, data []byte, end bool) error
+	abort(ex *Exchange, status int) error
+	acceptWebSocket(ex *Exchange, subprotocol string, extra []byte) error
+	release(ex *Exchange) // the HTTP part is over
+	// For a WebSocket session carried by this transport:
+	lock()
+	unlock()
+	waitDrained(pending func() int) // under the lock
+	wsClosing()                     // we sent close: bound the wait for the answer
+}
 
-	pending  []byte    // body bytes received but not yet given to the host
-	bodyDone bool      // the whole body has been parsed
-	bodyErr  *h1.Error // the body broke off with this error
-	trailers []h1.Field
+// Exchange is one request handed to the host and the response it makes.
+// The host calls its methods from one thread at a time (portico.h).
+type Exchange struct {
+	id    uint64
+	b     backend
+	head  []byte // packed head, see portico_server_next
+	flags uint32
+
+	pending   []byte // body bytes received but not yet given to the host
+	bodyDone  bool   // the whole body has been received
+	expect100 bool
+	bodyErr   *h1.Error // the body broke off with this error
+	trailers  []h1.Field
 
 	started  bool // response head formatted
 	finished bool // the HTTP part is over (a WebSocket may go on under the id)
@@ -45,39 +59,6 @@ type Exchange struct {
 
 // ID is the request's id as the host sees it.
 func (ex *Exchange) ID() uint64 { return ex.id }
-
-// prefetch takes the body bytes already buffered, so that small bodies
-// reach the host inside the record. Called by the goroutine under mu.
-func (ex *Exchange) prefetch(limit int) {
-	p := ex.c.p
-	for len(ex.pending) < limit {
-		switch p.Next() {
-		case h1.DataEvent:
-			ex.pending = append(ex.pending, p.Data()...)
-			continue
-		case h1.EndOfMessage, h1.Paused:
-			ex.endBody()
-		case h1.ErrorEvent:
-			ex.bodyErr = p.Err()
-		}
-		return
-	}
-}
-
-func (ex *Exchange) endBody() {
-	ex.bodyDone = true
-	if t := ex.c.p.Trailers(); len(t) > 0 {
-		ex.trailers = copyFields(t)
-	}
-}
-
-func copyFields(fs []h1.Field) []h1.Field {
-	out := make([]h1.Field, len(fs))
-	for i, f := range fs {
-		out[i] = h1.Field{Name: bytes.Clone(f.Name), Value: bytes.Clone(f.Value)}
-	}
-	return out
-}
 
 // record writes the request's record into dst (layout in portico.h). The
 // body part carries as much of the prefetched body as fits.
@@ -99,251 +80,41 @@ func (ex *Exchange) record(dst []byte) (int, error) {
 	return need + n, nil
 }
 
-// Read copies request body bytes into dst, reading from the socket on the
-// host's thread when nothing is buffered. 0 means the body is complete.
+// Read copies request body bytes into dst; 0 means the body is complete.
 func (ex *Exchange) Read(dst []byte, timeout time.Duration) (int, error) {
-	c := ex.c
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if ex.finished {
-		return 0, ErrState
-	}
-	if len(ex.pending) > 0 {
-		n := copy(dst, ex.pending)
-		ex.pending = ex.pending[n:]
-		return n, nil
-	}
-	if ex.bodyDone {
-		return 0, nil
-	}
-	if ex.bodyErr != nil {
-		return 0, ex.failBody()
-	}
-	if timeout < 0 {
-		timeout = c.srv.opts.BodyTimeout
-	}
-	deadline := time.Now().Add(timeout)
-	for {
-		switch c.p.Next() {
-		case h1.DataEvent:
-			d := c.p.Data()
-			n := copy(dst, d)
-			ex.pending = append(ex.pending[:0], d[n:]...)
-			return n, nil
-		case h1.EndOfMessage, h1.Paused:
-			ex.endBody()
-			return 0, nil
-		case h1.ErrorEvent:
-			ex.bodyErr = c.p.Err()
-			return 0, ex.failBody()
-		case h1.NeedData:
-			if c.err != nil {
-				return 0, ErrIO
-			}
-			if ex.expect100 && !ex.started {
-				ex.expect100 = false
-				c.out = c.p.WriteContinue(c.out)
-				c.wakeUp()
-			}
-			buf := c.p.RecvBuffer(readChunk)
-			// The goroutine does not touch the parser while the host has
-			// the request, so the socket read can run without the lock
-			// (the goroutine may need it to flush "100 Continue").
-			c.mu.Unlock()
-			c.nc.SetReadDeadline(deadline)
-			n, err := c.nc.Read(buf)
-			c.mu.Lock()
-			if n > 0 {
-				c.p.Commit(n)
-				continue
-			}
-			if err != nil && !isEOF(err) {
-				if isTimeout(err) {
-					return 0, ErrTimeout
-				}
-				c.closeAfter = true
-				return 0, ErrIO
-			}
-			c.p.Commit(0)
-		default:
-			return 0, ErrState
-		}
-	}
+	return ex.b.read(ex, dst, timeout)
 }
 
-// failBody turns a broken body into the host's error. Over the size limit,
-// the client gets 413 at once if the app has not answered yet.
-func (ex *Exchange) failBody() error {
-	c := ex.c
-	c.closeAfter = true
-	if ex.bodyErr.Status == 413 {
-		if !ex.started {
-			c.out = append(c.out, c.p.WriteError(nil)...)
-			ex.started = true
-			ex.finish()
-			c.wakeUp()
-		}
-		return ErrTooLarge
-	}
-	return ErrIO
-}
-
-func isTimeout(err error) bool {
-	type timeout interface{ Timeout() bool }
-	t, ok := err.(timeout)
-	return ok && t.Timeout()
-}
-
-// Respond formats the response head (NUL-separated: status line, then name
-// and value per field) and the first body bytes. With end, body is the
-// whole body and the request is finished.
+// Respond sends the response head (NUL-separated: status line, then name and
+// value per field) and the first body bytes. With end, body is the whole
+// body and the request is finished.
 func (ex *Exchange) Respond(head, body []byte, end bool) error {
-	c := ex.c
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if ex.started || ex.finished {
-		return ErrState
-	}
-	if c.err != nil {
-		ex.abandon()
-		return ErrIO
-	}
-	resp, err := c.parseHead(head)
-	if err != nil {
-		return err
-	}
-	if c.srv.draining.Load() && !hasField(resp.Fields, "connection") {
-		resp.Fields = append(resp.Fields, h1.Field{Name: []byte("Connection"), Value: []byte("close")})
-	}
-	resp.Date = c.srv.date.get()
-	if c.srv.opts.ServerHeader != "" {
-		resp.Server = []byte(c.srv.opts.ServerHeader)
-	}
-	resp.Body, resp.End = body, end
-	out, err := c.p.WriteResponse(c.out, &resp)
-	if err != nil {
-		if err == h1.ErrState {
-			return ErrState
-		}
-		return ErrHeader
-	}
-	c.out = out
-	ex.started = true
-	if end {
-		ex.finish()
-	}
-	c.wakeUp()
-	c.waitDrained(c.outLen)
-	return nil
-}
-
-// parseHead splits the host's packed head into h1.Response fields that
-// point into head (valid only during the call).
-func (c *conn) parseHead(head []byte) (h1.Response, error) {
-	var r h1.Response
-	line, rest, _ := bytes.Cut(head, []byte{0})
-	code, reason, _ := bytes.Cut(line, []byte{' '})
-	if len(code) != 3 {
-		return r, ErrHeader
-	}
-	status, err := strconv.Atoi(string(code))
-	if err != nil || status < 100 {
-		return r, ErrHeader
-	}
-	r.Status, r.Reason = status, reason
-	fs := c.fields[:0]
-	for len(rest) > 0 {
-		var name, value []byte
-		name, rest, _ = bytes.Cut(rest, []byte{0})
-		value, rest, _ = bytes.Cut(rest, []byte{0})
-		fs = append(fs, h1.Field{Name: name, Value: value})
-	}
-	c.fields = fs
-	r.Fields = fs
-	return r, nil
-}
-
-func hasField(fs []h1.Field, lowerName string) bool {
-	for _, f := range fs {
-		if len(f.Name) == len(lowerName) && bytes.EqualFold(f.Name, []byte(lowerName)) {
-			return true
-		}
-	}
-	return false
+	return ex.b.respond(ex, head, body, end)
 }
 
 // Write adds body bytes after Respond; with end it finishes the request.
-func (ex *Exchange) Write(data []byte, end bool) error {
-	c := ex.c
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !ex.started || ex.finished {
-		return ErrState
-	}
-	if c.err != nil {
-		ex.abandon()
-		return ErrIO
-	}
-	out, err := c.p.WriteBody(c.out, data)
-	if err == nil && end {
-		out, err = c.p.EndResponse(out, nil)
-	}
-	if err != nil {
-		// More bytes than the declared Content-Length: the response
-		// cannot be completed honestly.
-		c.closeAfter = true
-		ex.finish()
-		c.wakeUp()
-		return ErrState
-	}
-	c.out = out
-	if end {
-		ex.finish()
-	}
-	c.wakeUp()
-	c.waitDrained(c.outLen)
-	return nil
-}
+func (ex *Exchange) Write(data []byte, end bool) error { return ex.b.write(ex, data, end) }
 
 // Abort gives up on the request: status with an empty body if nothing was
-// sent, otherwise the connection is closed after what was sent.
-func (ex *Exchange) Abort(status int) error {
-	c := ex.c
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if ex.finished {
-		return ErrState
-	}
-	if !ex.started && c.err == nil {
-		r := h1.Response{Status: status, Date: c.srv.date.get(), End: true,
-			Fields: []h1.Field{{Name: []byte("Content-Length"), Value: []byte("0")}}}
-		if out, err := c.p.WriteResponse(c.out, &r); err == nil {
-			c.out = out
-			ex.started = true
-			ex.finish()
-			c.wakeUp()
-			return nil
-		}
-	}
-	ex.abandon()
-	return nil
+// sent, otherwise the response is cut off (connection closed or stream reset).
+func (ex *Exchange) Abort(status int) error { return ex.b.abort(ex, status) }
+
+// AcceptWebSocket answers the opening handshake and switches to the
+// WebSocket: from now on the id names it. extra is NUL-separated name and
+// value pairs for the response (may be empty).
+func (ex *Exchange) AcceptWebSocket(subprotocol string, extra []byte) error {
+	return ex.b.acceptWebSocket(ex, subprotocol, extra)
 }
 
-// abandon finishes a request whose response cannot complete: the
-// connection closes after whatever was already written.
-func (ex *Exchange) abandon() {
-	ex.c.closeAfter = true
-	ex.finish()
-	ex.c.wakeUp()
-}
-
-// finish ends the host's part: the id stops working and the goroutine
-// takes the connection back. Called under mu.
+// finish ends the host's part of the HTTP exchange: the id stops working
+// (unless a WebSocket goes on under it). Called under the transport's lock.
 func (ex *Exchange) finish() {
 	if ex.finished {
 		return
 	}
 	ex.finished = true
-	ex.c.exDone = true
-	exchanges.remove(ex.id)
+	ex.b.release(ex)
+	if ex.ws == nil {
+		exchanges.remove(ex.id)
+	}
 }

@@ -179,3 +179,97 @@ func (s *wsSession) close(code int, reason string) error {
 
 // takeOutput moves pending frames into dst for the transport to write.
 func (s *wsSession) takeOutput(dst []byte) []byte { return s.ep.Output(dst) }
+
+// WSRecv waits up to timeout for the next message and copies it into dst.
+// A close arrives as kind WSClose and stays for every later call.
+func (ex *Exchange) WSRecv(dst []byte, timeout time.Duration) (int, int, error) {
+	s := ex.ws
+	if s == nil {
+		return 0, 0, ErrState
+	}
+	b := ex.b
+	var expired <-chan time.Time
+	for {
+		b.lock()
+		if len(s.inbox) > 0 {
+			if len(s.inbox[0].payload) > len(dst) {
+				b.unlock()
+				return 0, 0, ErrBuffer
+			}
+			m, _ := s.pop()
+			b.unlock()
+			return copy(dst, m.payload), m.kind, nil
+		}
+		b.unlock()
+		if timeout == 0 {
+			return 0, 0, ErrTimeout
+		}
+		if expired == nil && timeout > 0 {
+			t := time.NewTimer(timeout)
+			defer t.Stop()
+			expired = t.C
+		}
+		select {
+		case <-s.arrived:
+		case <-expired:
+			return 0, 0, ErrTimeout
+		}
+	}
+}
+
+// WSNextSize is the length of the message WSRecv would return now.
+func (ex *Exchange) WSNextSize() (int, error) {
+	s := ex.ws
+	if s == nil {
+		return 0, ErrState
+	}
+	ex.b.lock()
+	defer ex.b.unlock()
+	if len(s.inbox) == 0 {
+		return 0, ErrTimeout
+	}
+	return len(s.inbox[0].payload), nil
+}
+
+// WSSend sends a text or binary message, or a ping. Safe while another
+// thread waits in WSRecv.
+func (ex *Exchange) WSSend(kind int, p []byte) error {
+	s := ex.ws
+	if s == nil {
+		return ErrState
+	}
+	ex.b.lock()
+	defer ex.b.unlock()
+	if err := s.send(kind, p); err != nil {
+		return err
+	}
+	ex.b.waitDrained(s.ep.OutputLen)
+	return nil
+}
+
+// WSClose starts the closing handshake; the peer's answer arrives through
+// WSRecv as WSClose. If the peer never answers, the connection is dropped
+// after closeWait.
+func (ex *Exchange) WSClose(code int, reason string) error {
+	s := ex.ws
+	if s == nil {
+		return ErrState
+	}
+	ex.b.lock()
+	defer ex.b.unlock()
+	if err := s.close(code, reason); err != nil {
+		return err
+	}
+	ex.b.wsClosing()
+	return nil
+}
+
+// WSRelease ends the host's use of the id: an open WebSocket is closed with
+// 1000 first. The id stops working.
+func (ex *Exchange) WSRelease() error {
+	if ex.ws == nil {
+		return ErrState
+	}
+	exchanges.remove(ex.id)
+	return ex.WSClose(1000, "")
+}

@@ -52,11 +52,9 @@ func (c *conn) refuseHandshake(herr *ws.HandshakeError) {
 	}
 }
 
-// AcceptWebSocket answers the opening handshake with 101 and switches the
-// connection: from now on the id names the WebSocket. extra is
-// NUL-separated name and value pairs for the 101 (may be empty).
-func (ex *Exchange) AcceptWebSocket(subprotocol string, extra []byte) error {
-	c := ex.c
+// acceptWebSocket answers the opening handshake with 101 and switches the
+// connection to the WebSocket.
+func (c *conn) acceptWebSocket(ex *Exchange, subprotocol string, extra []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if ex.offer == nil || ex.started || ex.finished {
@@ -66,7 +64,7 @@ func (ex *Exchange) AcceptWebSocket(subprotocol string, extra []byte) error {
 		return ErrClosed // no new WebSockets while shutting down
 	}
 	if c.err != nil {
-		ex.abandon()
+		c.abandon(ex)
 		return ErrIO
 	}
 	neg, err := ws.Negotiate(*ex.offer, subprotocol, true)
@@ -95,10 +93,10 @@ func (ex *Exchange) AcceptWebSocket(subprotocol string, extra []byte) error {
 		return ErrHeader
 	}
 	c.out = out
-	ex.started, ex.finished = true, true
+	ex.started = true
 	ex.ws = newWSSession(neg, c.srv.opts.WSMaxMessage, c.wakeUp)
 	c.ws = ex.ws
-	c.exDone = true // the goroutine flushes the 101 and turns to the session
+	ex.finish() // the goroutine flushes the 101 and turns to the session
 	c.wakeUp()
 	return nil
 }
@@ -191,98 +189,5 @@ func (c *conn) wsWriter(s *wsSession, done chan struct{}) {
 	}
 }
 
-// WSRecv waits up to timeout for the next message and copies it into dst.
-// A close arrives as kind WSClose and stays for every later call.
-func (ex *Exchange) WSRecv(dst []byte, timeout time.Duration) (int, int, error) {
-	s := ex.ws
-	if s == nil {
-		return 0, 0, ErrState
-	}
-	c := ex.c
-	var expired <-chan time.Time
-	for {
-		c.mu.Lock()
-		if len(s.inbox) > 0 {
-			if len(s.inbox[0].payload) > len(dst) {
-				c.mu.Unlock()
-				return 0, 0, ErrBuffer
-			}
-			m, _ := s.pop()
-			c.mu.Unlock()
-			return copy(dst, m.payload), m.kind, nil
-		}
-		c.mu.Unlock()
-		if timeout == 0 {
-			return 0, 0, ErrTimeout
-		}
-		if expired == nil && timeout > 0 {
-			t := time.NewTimer(timeout)
-			defer t.Stop()
-			expired = t.C
-		}
-		select {
-		case <-s.arrived:
-		case <-expired:
-			return 0, 0, ErrTimeout
-		}
-	}
-}
-
-// WSNextSize is the length of the message WSRecv would return now.
-func (ex *Exchange) WSNextSize() (int, error) {
-	s := ex.ws
-	if s == nil {
-		return 0, ErrState
-	}
-	ex.c.mu.Lock()
-	defer ex.c.mu.Unlock()
-	if len(s.inbox) == 0 {
-		return 0, ErrTimeout
-	}
-	return len(s.inbox[0].payload), nil
-}
-
-// WSSend sends a text or binary message, or a ping. Safe while another
-// thread waits in WSRecv.
-func (ex *Exchange) WSSend(kind int, p []byte) error {
-	s := ex.ws
-	if s == nil {
-		return ErrState
-	}
-	c := ex.c
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := s.send(kind, p); err != nil {
-		return err
-	}
-	c.waitDrained(s.ep.OutputLen)
-	return nil
-}
-
-// WSClose starts the closing handshake; the peer's answer arrives through
-// WSRecv as WSClose. If the peer never answers, the connection is dropped
-// after closeWait.
-func (ex *Exchange) WSClose(code int, reason string) error {
-	s := ex.ws
-	if s == nil {
-		return ErrState
-	}
-	c := ex.c
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if err := s.close(code, reason); err != nil {
-		return err
-	}
-	c.nc.SetReadDeadline(time.Now().Add(closeWait))
-	return nil
-}
-
-// WSRelease ends the host's use of the id: an open WebSocket is closed with
-// 1000 first. The id stops working.
-func (ex *Exchange) WSRelease() error {
-	if ex.ws == nil {
-		return ErrState
-	}
-	exchanges.remove(ex.id)
-	return ex.WSClose(1000, "")
-}
+// wsClosing bounds the wait for the client's answer to our close.
+func (c *conn) wsClosing() { c.nc.SetReadDeadline(time.Now().Add(closeWait)) }

@@ -1,0 +1,284 @@
+package server
+
+// The HTTP/1.x side of an Exchange: the conn is its backend. The host's
+// calls run on the host's thread under the connection's lock.
+
+import (
+	"bytes"
+	"strconv"
+	"time"
+
+	"github.com/portico-http/portico/core/h1"
+)
+
+// prefetch takes the body bytes already buffered, so that small bodies
+// reach the host inside the record. Called by the goroutine under mu.
+func (c *conn) prefetch(ex *Exchange, limit int) {
+	p := c.p
+	for len(ex.pending) < limit {
+		switch p.Next() {
+		case h1.DataEvent:
+			ex.pending = append(ex.pending, p.Data()...)
+			continue
+		case h1.EndOfMessage, h1.Paused:
+			c.endBody(ex)
+		case h1.ErrorEvent:
+			ex.bodyErr = p.Err()
+		}
+		return
+	}
+}
+
+func (c *conn) endBody(ex *Exchange) {
+	ex.bodyDone = true
+	if t := c.p.Trailers(); len(t) > 0 {
+		ex.trailers = copyFields(t)
+	}
+}
+
+func copyFields(fs []h1.Field) []h1.Field {
+	out := make([]h1.Field, len(fs))
+	for i, f := range fs {
+		out[i] = h1.Field{Name: bytes.Clone(f.Name), Value: bytes.Clone(f.Value)}
+	}
+	return out
+}
+
+// read copies request body bytes into dst, reading from the socket on the
+// host's thread when nothing is buffered. 0 means the body is complete.
+func (c *conn) read(ex *Exchange, dst []byte, timeout time.Duration) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ex.finished {
+		return 0, ErrState
+	}
+	if len(ex.pending) > 0 {
+		n := copy(dst, ex.pending)
+		ex.pending = ex.pending[n:]
+		return n, nil
+	}
+	if ex.bodyDone {
+		return 0, nil
+	}
+	if ex.bodyErr != nil {
+		return 0, c.failBody(ex)
+	}
+	if timeout < 0 {
+		timeout = c.srv.opts.BodyTimeout
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		switch c.p.Next() {
+		case h1.DataEvent:
+			d := c.p.Data()
+			n := copy(dst, d)
+			ex.pending = append(ex.pending[:0], d[n:]...)
+			return n, nil
+		case h1.EndOfMessage, h1.Paused:
+			c.endBody(ex)
+			return 0, nil
+		case h1.ErrorEvent:
+			ex.bodyErr = c.p.Err()
+			return 0, c.failBody(ex)
+		case h1.NeedData:
+			if c.err != nil {
+				return 0, ErrIO
+			}
+			if ex.expect100 && !ex.started {
+				ex.expect100 = false
+				c.out = c.p.WriteContinue(c.out)
+				c.wakeUp()
+			}
+			buf := c.p.RecvBuffer(readChunk)
+			// The goroutine does not touch the parser while the host has
+			// the request, so the socket read can run without the lock
+			// (the goroutine may need it to flush "100 Continue").
+			c.mu.Unlock()
+			c.nc.SetReadDeadline(deadline)
+			n, err := c.nc.Read(buf)
+			c.mu.Lock()
+			if n > 0 {
+				c.p.Commit(n)
+				continue
+			}
+			if err != nil && !isEOF(err) {
+				if isTimeout(err) {
+					return 0, ErrTimeout
+				}
+				c.closeAfter = true
+				return 0, ErrIO
+			}
+			c.p.Commit(0)
+		default:
+			return 0, ErrState
+		}
+	}
+}
+
+// failBody turns a broken body into the host's error. Over the size limit,
+// the client gets 413 at once if the app has not answered yet.
+func (c *conn) failBody(ex *Exchange) error {
+	c.closeAfter = true
+	if ex.bodyErr.Status == 413 {
+		if !ex.started {
+			c.out = append(c.out, c.p.WriteError(nil)...)
+			ex.started = true
+			ex.finish()
+			c.wakeUp()
+		}
+		return ErrTooLarge
+	}
+	return ErrIO
+}
+
+func isTimeout(err error) bool {
+	type timeout interface{ Timeout() bool }
+	t, ok := err.(timeout)
+	return ok && t.Timeout()
+}
+
+// respond formats the response head (NUL-separated: status line, then name
+// and value per field) and the first body bytes. With end, body is the
+// whole body and the request is finished.
+func (c *conn) respond(ex *Exchange, head, body []byte, end bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ex.started || ex.finished {
+		return ErrState
+	}
+	if c.err != nil {
+		c.abandon(ex)
+		return ErrIO
+	}
+	resp, err := c.parseHead(head)
+	if err != nil {
+		return err
+	}
+	if c.srv.draining.Load() && !hasField(resp.Fields, "connection") {
+		resp.Fields = append(resp.Fields, h1.Field{Name: []byte("Connection"), Value: []byte("close")})
+	}
+	resp.Date = c.srv.date.get()
+	if c.srv.opts.ServerHeader != "" {
+		resp.Server = []byte(c.srv.opts.ServerHeader)
+	}
+	resp.Body, resp.End = body, end
+	out, err := c.p.WriteResponse(c.out, &resp)
+	if err != nil {
+		if err == h1.ErrState {
+			return ErrState
+		}
+		return ErrHeader
+	}
+	c.out = out
+	ex.started = true
+	if end {
+		ex.finish()
+	}
+	c.wakeUp()
+	c.waitDrained(c.outLen)
+	return nil
+}
+
+// parseHead splits the host's packed head into h1.Response fields that
+// point into head (valid only during the call).
+func (c *conn) parseHead(head []byte) (h1.Response, error) {
+	var r h1.Response
+	line, rest, _ := bytes.Cut(head, []byte{0})
+	code, reason, _ := bytes.Cut(line, []byte{' '})
+	if len(code) != 3 {
+		return r, ErrHeader
+	}
+	status, err := strconv.Atoi(string(code))
+	if err != nil || status < 100 {
+		return r, ErrHeader
+	}
+	r.Status, r.Reason = status, reason
+	fs := c.fields[:0]
+	for len(rest) > 0 {
+		var name, value []byte
+		name, rest, _ = bytes.Cut(rest, []byte{0})
+		value, rest, _ = bytes.Cut(rest, []byte{0})
+		fs = append(fs, h1.Field{Name: name, Value: value})
+	}
+	c.fields = fs
+	r.Fields = fs
+	return r, nil
+}
+
+func hasField(fs []h1.Field, lowerName string) bool {
+	for _, f := range fs {
+		if len(f.Name) == len(lowerName) && bytes.EqualFold(f.Name, []byte(lowerName)) {
+			return true
+		}
+	}
+	return false
+}
+
+// write adds body bytes after respond; with end it finishes the request.
+func (c *conn) write(ex *Exchange, data []byte, end bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !ex.started || ex.finished {
+		return ErrState
+	}
+	if c.err != nil {
+		c.abandon(ex)
+		return ErrIO
+	}
+	out, err := c.p.WriteBody(c.out, data)
+	if err == nil && end {
+		out, err = c.p.EndResponse(out, nil)
+	}
+	if err != nil {
+		// More bytes than the declared Content-Length: the response
+		// cannot be completed honestly.
+		c.closeAfter = true
+		ex.finish()
+		c.wakeUp()
+		return ErrState
+	}
+	c.out = out
+	if end {
+		ex.finish()
+	}
+	c.wakeUp()
+	c.waitDrained(c.outLen)
+	return nil
+}
+
+// abort gives up on the request: status with an empty body if nothing was
+// sent, otherwise the connection is closed after what was sent.
+func (c *conn) abort(ex *Exchange, status int) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ex.finished {
+		return ErrState
+	}
+	if !ex.started && c.err == nil {
+		r := h1.Response{Status: status, Date: c.srv.date.get(), End: true,
+			Fields: []h1.Field{{Name: []byte("Content-Length"), Value: []byte("0")}}}
+		if out, err := c.p.WriteResponse(c.out, &r); err == nil {
+			c.out = out
+			ex.started = true
+			ex.finish()
+			c.wakeUp()
+			return nil
+		}
+	}
+	c.abandon(ex)
+	return nil
+}
+
+// abandon finishes a request whose response cannot complete: the
+// connection closes after whatever was already written.
+func (c *conn) abandon(ex *Exchange) {
+	c.closeAfter = true
+	ex.finish()
+	c.wakeUp()
+}
+
+// release gives the connection back to its goroutine (under mu).
+func (c *conn) release(ex *Exchange) { c.exDone = true }
+
+func (c *conn) lock()   { c.mu.Lock() }
+func (c *conn) unlock() { c.mu.Unlock() }
