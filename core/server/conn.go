@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -42,12 +43,14 @@ type conn struct {
 	fields     []h1.Field // reused when parsing a host's response head
 	ex         *Exchange  // the request with the host, nil between requests
 	outLen     func() int // len(out), for waitDrained
+	h2         *h2conn    // set when the connection speaks HTTP/2
 	ws         *wsSession // set when the host accepted a WebSocket: the connection switches
 	idle       bool       // waiting for the first byte of a request
 	exDone     bool       // the host finished ex
 	closeAfter bool       // close once ex is flushed
 	err        error      // first write failure
 	eof        bool       // the client closed its side (goroutine only)
+	dl         deadlines  // read side under mu; write side by the writer
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -94,11 +97,34 @@ func (c *conn) serve() {
 	defer c.srv.forget(c)
 	defer c.nc.Close()
 	opts := &c.srv.opts
-	if tc, ok := c.nc.(*tls.Conn); ok && !c.handshake(tc) {
-		return
+	tc, secure := c.nc.(*tls.Conn)
+	if secure {
+		if !c.handshake(tc) {
+			return
+		}
+		if tc.ConnectionState().NegotiatedProtocol == "h2" {
+			c.serveH2(nil, nil)
+			return
+		}
 	}
 	var headStart time.Time
+	sniff := !secure // cleartext: HTTP/2 with prior knowledge starts with its preface
 	for {
+		if sniff {
+			switch sniffPreface(c.p.Buffered()) {
+			case sniffMore:
+				if c.eof || !c.readMore(&headStart, opts) {
+					return
+				}
+				continue
+			case sniffH2:
+				c.serveH2(bytes.Clone(c.p.Buffered()), nil)
+				return
+			case sniffJunk:
+				return
+			}
+			sniff = false
+		}
 		c.mu.Lock()
 		ev := c.p.Next()
 		c.mu.Unlock()
@@ -123,7 +149,7 @@ func (c *conn) serve() {
 		case h1.ErrorEvent:
 			// A request that breaks off at EOF gets no answer: nobody reads it.
 			if e := c.p.Err(); e != nil && !c.eof {
-				c.nc.SetWriteDeadline(time.Now().Add(opts.BodyTimeout))
+				c.dl.setWrite(c.nc, time.Now().Add(opts.BodyTimeout))
 				c.nc.Write(c.p.WriteError(nil))
 				lingerClose(c.nc)
 			}
@@ -132,6 +158,41 @@ func (c *conn) serve() {
 			return
 		}
 	}
+}
+
+// What the first bytes of a cleartext connection are. HTTP/2 with prior
+// knowledge starts with its preface, whose first line is enough to decide:
+// a bad rest is the HTTP/2 engine's to refuse with GOAWAY, not a 505 from
+// the HTTP/1.1 parser (h2spec 3.5/2). A first line that names no HTTP
+// version at all is not HTTP: the connection is closed without an answer.
+const (
+	prefaceLine = "PRI * HTTP/2.0\r\n"
+	sniffLimit  = 4096 // bytes of a first line worth waiting for
+)
+
+const (
+	sniffMore = iota
+	sniffH2
+	sniffH1
+	sniffJunk
+)
+
+func sniffPreface(b []byte) int {
+	n := min(len(b), len(prefaceLine))
+	if string(b[:n]) == prefaceLine[:n] {
+		if n == len(prefaceLine) {
+			return sniffH2
+		}
+		return sniffMore
+	}
+	line, _, found := bytes.Cut(b, []byte("\r\n"))
+	switch {
+	case !found && len(b) < sniffLimit:
+		return sniffMore
+	case found && !bytes.Contains(line, []byte(" HTTP/")):
+		return sniffJunk
+	}
+	return sniffH1
 }
 
 // handshake runs the TLS handshake within the header timeout, so a client
@@ -152,16 +213,16 @@ func (c *conn) readMore(headStart *time.Time, opts *Options) bool {
 	idle := c.p.Idle()
 	c.idle = idle
 	buf := c.p.RecvBuffer(readChunk)
-	c.mu.Unlock()
 	now := time.Now()
 	if idle {
-		c.nc.SetReadDeadline(now.Add(opts.KeepAliveTimeout))
+		c.dl.setRead(c.nc, now.Add(opts.KeepAliveTimeout))
 	} else {
 		if headStart.IsZero() {
 			*headStart = now
 		}
-		c.nc.SetReadDeadline(headStart.Add(opts.HeaderTimeout))
+		c.dl.setRead(c.nc, headStart.Add(opts.HeaderTimeout))
 	}
+	c.mu.Unlock()
 	// Checked after the deadline is set: see beginDrain.
 	if idle && c.srv.draining.Load() {
 		return false
@@ -190,17 +251,22 @@ func isEOF(err error) bool { return errors.Is(err, io.EOF) }
 // readMore sees draining or this deadline lands after readMore's own.
 func (c *conn) beginDrain() {
 	c.mu.Lock()
+	if c.h2 != nil {
+		c.h2.beginDrain()
+		c.mu.Unlock()
+		return
+	}
 	idle := c.idle && c.ex == nil
+	if idle {
+		c.dl.forceRead(c.nc, time.Unix(1, 0))
+	}
 	if c.ws != nil {
 		// A WebSocket is told the server is going away (1001); it ends
 		// when the client answers, or closeWait later.
 		c.ws.close(1001, "server shutting down")
-		c.nc.SetReadDeadline(time.Now().Add(closeWait))
+		c.dl.forceRead(c.nc, time.Now().Add(closeWait))
 	}
 	c.mu.Unlock()
-	if idle {
-		c.nc.SetReadDeadline(time.Unix(1, 0))
-	}
 }
 
 // dispatch packs the request just parsed, takes the body bytes already
@@ -285,7 +351,7 @@ func (c *conn) await(ex *Exchange) bool {
 		done, closeAfter, failed := c.exDone, c.closeAfter, c.err != nil
 		c.mu.Unlock()
 		if len(buf) > 0 && !failed {
-			c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.BodyTimeout))
+			c.dl.setWrite(c.nc, time.Now().Add(c.srv.opts.BodyTimeout))
 			if _, err := c.nc.Write(buf); err != nil {
 				c.mu.Lock()
 				c.err = err

@@ -90,11 +90,11 @@ func (c *conn) read(ex *Exchange, dst []byte, timeout time.Duration) (int, error
 				c.wakeUp()
 			}
 			buf := c.p.RecvBuffer(readChunk)
+			c.dl.forceRead(c.nc, deadline)
 			// The goroutine does not touch the parser while the host has
 			// the request, so the socket read can run without the lock
 			// (the goroutine may need it to flush "100 Continue").
 			c.mu.Unlock()
-			c.nc.SetReadDeadline(deadline)
 			n, err := c.nc.Read(buf)
 			c.mu.Lock()
 			if n > 0 {

@@ -60,7 +60,10 @@ func (h *host) next() *pulled {
 	if err != nil {
 		h.t.Fatalf("Next: %v", err)
 	}
-	rec := h.buf[:n]
+	return h.parse(h.buf[:n])
+}
+
+func (h *host) parse(rec []byte) *pulled {
 	id := binary.LittleEndian.Uint64(rec)
 	hlen := binary.LittleEndian.Uint32(rec[12:])
 	p := &pulled{ex: Lookup(id), flags: binary.LittleEndian.Uint32(rec[8:])}

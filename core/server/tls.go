@@ -36,10 +36,11 @@ func (s *Server) tlsConfig() (*tls.Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading certfile %s / keyfile %s: %v", s.opts.CertFile, s.opts.KeyFile, err)
 	}
+	// ALPN: h2 first, as browsers expect; http/1.1 for the rest.
 	s.tls = &tls.Config{
 		Certificates: []tls.Certificate{cert},
 		MinVersion:   tls.VersionTLS12,
-		NextProtos:   []string{"http/1.1"},
+		NextProtos:   []string{"h2", "http/1.1"},
 	}
 	return s.tls, nil
 }

@@ -47,7 +47,7 @@ func (c *conn) refuseHandshake(herr *ws.HandshakeError) {
 	out, err := c.p.WriteResponse(nil, &h1.Response{Status: herr.Status, Fields: fs,
 		Date: c.srv.date.get(), Body: []byte(herr.Reason + "\n"), End: true})
 	if err == nil {
-		c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.BodyTimeout))
+		c.dl.setWrite(c.nc, time.Now().Add(c.srv.opts.BodyTimeout))
 		c.nc.Write(out)
 	}
 }
@@ -109,8 +109,8 @@ func (c *conn) serveWebSocket(s *wsSession) {
 	go c.wsWriter(s, writerDone)
 	defer func() { <-writerDone }()
 
-	c.nc.SetReadDeadline(time.Time{}) // the keep-alive deadline is over
 	c.mu.Lock()
+	c.dl.forceRead(c.nc, time.Time{}) // the keep-alive deadline is over
 	pause := false
 	if rest := c.p.Buffered(); len(rest) > 0 {
 		pause = s.feed(bytes.Clone(rest)) // frames that came with the handshake
@@ -169,7 +169,7 @@ func (c *conn) wsWriter(s *wsSession, done chan struct{}) {
 		finished := s.finished
 		c.mu.Unlock()
 		if len(buf) > 0 {
-			c.nc.SetWriteDeadline(time.Now().Add(c.srv.opts.BodyTimeout))
+			c.dl.setWrite(c.nc, time.Now().Add(c.srv.opts.BodyTimeout))
 			if _, err := c.nc.Write(buf); err != nil {
 				c.mu.Lock()
 				c.err = err // a host waiting in waitDrained gives up
@@ -190,4 +190,4 @@ func (c *conn) wsWriter(s *wsSession, done chan struct{}) {
 }
 
 // wsClosing bounds the wait for the client's answer to our close.
-func (c *conn) wsClosing() { c.nc.SetReadDeadline(time.Now().Add(closeWait)) }
+func (c *conn) wsClosing() { c.dl.forceRead(c.nc, time.Now().Add(closeWait)) }

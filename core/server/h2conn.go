@@ -1,0 +1,532 @@
+package server
+
+import (
+	"bytes"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http2"
+
+	"github.com/portico-http/portico/core/h2"
+)
+
+// h2conn drives one HTTP/2 connection: its goroutine reads and runs the
+// sans-I/O engine, a second goroutine writes, and the host's threads answer
+// streams concurrently, each under mu.
+type h2conn struct {
+	c  *conn // the accepted connection (socket, addresses, drain state)
+	mu *sync.Mutex
+	p  *h2.Conn
+
+	streams map[uint32]*h2stream
+	fresh   []*Exchange // requests parsed in this batch, queued after unlock
+	fields  []h2.Field  // scratch for response heads, under mu
+	closing bool        // the reader is done: flush and close
+	dead    bool        // the socket failed: every stream is gone
+}
+
+// h2stream is one request stream: the backend of its Exchange.
+type h2stream struct {
+	hc       *h2conn
+	id       uint32
+	ex       *Exchange
+	head     bool   // HEAD request: no body bytes in the answer
+	queued   bool   // handed to the host (before, DATA goes into the record); under mu
+	body     []byte // DATA received, not yet read by the host
+	ended    bool   // END_STREAM received
+	reset    bool   // the stream is gone (reset, or the connection ended)
+	readable chan struct{}
+	writable chan struct{}
+}
+
+func (c *conn) h2Limits() h2.Limits {
+	o := &c.srv.opts
+	return h2.Limits{
+		MaxHeaderListSize: uint32(min(o.MaxHeadSize, 1<<30)),
+		MaxBodySize:       o.MaxBodySize,
+	}
+}
+
+// serveH2 runs the connection as HTTP/2 from here on. initial holds bytes
+// already read (the client preface, perhaps more); up, if not nil, is the
+// request of an "Upgrade: h2c" that becomes stream 1.
+func (c *conn) serveH2(initial []byte, up *h2Upgrade) {
+	hc := &h2conn{c: c, mu: &c.mu, p: h2.NewServerConn(c.h2Limits()), streams: map[uint32]*h2stream{}}
+	c.mu.Lock()
+	c.h2 = hc
+	if up != nil {
+		hc.startUpgraded(up)
+	}
+	c.mu.Unlock()
+	writerDone := make(chan struct{})
+	go hc.writer(writerDone)
+	defer func() {
+		c.mu.Lock()
+		hc.closing = true
+		hc.resetAll()
+		c.mu.Unlock()
+		c.wakeUp()
+		<-writerDone
+	}()
+
+	buf := initial
+	for {
+		c.mu.Lock()
+		if len(buf) > 0 {
+			hc.p.Recv(buf, time.Now())
+			buf = nil
+		}
+		done := hc.process()
+		if hc.p.HasOutput() {
+			c.wakeUp()
+		}
+		fresh := hc.fresh
+		hc.fresh = nil
+		for _, ex := range fresh {
+			// From here the record (and its body part) belongs to the host.
+			ex.b.(*h2stream).queued = true
+		}
+		c.mu.Unlock()
+		for _, ex := range fresh {
+			if !c.srv.enqueue(ex) {
+				return
+			}
+		}
+		if done {
+			return
+		}
+		if !hc.readMore() {
+			return
+		}
+	}
+}
+
+// readMore reads into the engine. With no stream open the connection is
+// idle: after the keep-alive timeout (or at shutdown) it says GOAWAY.
+func (hc *h2conn) readMore() bool {
+	c := hc.c
+	c.mu.Lock()
+	idle := hc.p.OpenStreams() == 0 && len(hc.streams) == 0
+	if idle {
+		if c.srv.draining.Load() {
+			hc.p.GoAway(http2.ErrCodeNo, nil)
+			c.mu.Unlock()
+			return false
+		}
+		c.dl.setRead(c.nc, time.Now().Add(c.srv.opts.KeepAliveTimeout))
+	} else {
+		c.dl.setRead(c.nc, time.Time{})
+	}
+	c.idle = idle
+	buf := hc.p.RecvBuffer(readChunk)
+	c.mu.Unlock()
+	n, err := c.nc.Read(buf)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.idle = false
+	if n > 0 {
+		hc.p.Commit(n, time.Now())
+		return true
+	}
+	if isTimeout(err) && idle {
+		hc.p.GoAway(http2.ErrCodeNo, nil) // idle: say goodbye properly
+		return false
+	}
+	if err != nil && !isEOF(err) {
+		return false
+	}
+	hc.p.Commit(0, time.Now())
+	return true
+}
+
+// process runs the engine's events (under mu). It reports whether the
+// connection is finished.
+func (hc *h2conn) process() bool {
+	p := hc.p
+	for {
+		switch p.Next() {
+		case h2.NeedData:
+			return false
+		case h2.RequestEvent:
+			hc.open(p.Request())
+		case h2.DataEvent:
+			hc.data(p.StreamID(), p.Data())
+		case h2.EndStreamEvent:
+			if s := hc.streams[p.StreamID()]; s != nil {
+				s.ended = true
+				if !s.queued {
+					s.ex.bodyDone = true
+				}
+				signal(s.readable)
+			}
+		case h2.ResetEvent:
+			if s := hc.streams[p.StreamID()]; s != nil {
+				s.gone()
+			}
+		case h2.WindowEvent:
+			if id := p.StreamID(); id != 0 {
+				if s := hc.streams[id]; s != nil {
+					signal(s.writable)
+				}
+			} else {
+				for _, s := range hc.streams {
+					signal(s.writable)
+				}
+			}
+		case h2.GoAwayEvent:
+			// The client stops opening streams; the open ones finish.
+		case h2.ConnErrorEvent, h2.ClosedEvent:
+			return true
+		}
+	}
+}
+
+// open makes the Exchange for a new stream; it is queued after the batch,
+// so DATA in the same batch still rides in the record.
+func (hc *h2conn) open(req *h2.Request) {
+	s := &h2stream{hc: hc, id: req.StreamID, head: string(req.Method) == "HEAD",
+		readable: make(chan struct{}, 1), writable: make(chan struct{}, 1)}
+	ex := &Exchange{b: s, head: hc.packHead(req), bodyDone: req.EndStream}
+	s.ex, s.ended = ex, req.EndStream
+	hc.streams[req.StreamID] = s
+	exchanges.add(ex)
+	hc.fresh = append(hc.fresh, ex)
+}
+
+func (hc *h2conn) data(id uint32, d []byte) {
+	s := hc.streams[id]
+	if s == nil || s.reset {
+		// The host is done with the stream: give the window back at once.
+		hc.p.Consumed(id, len(d))
+		return
+	}
+	if !s.queued && len(s.ex.pending)+len(d) <= hc.c.srv.opts.PrefetchSize {
+		s.ex.pending = append(s.ex.pending, d...)
+		hc.p.Consumed(id, len(d)) // it reaches the host with the record
+		return
+	}
+	s.body = append(s.body, d...)
+	signal(s.readable)
+}
+
+// packHead lays out an HTTP/2 request like an HTTP/1.1 one; :authority
+// becomes a Host field when the client sent none, as gateways expect.
+func (hc *h2conn) packHead(req *h2.Request) []byte {
+	path, query, _ := bytes.Cut(req.Path, []byte{'?'})
+	b := make([]byte, 0, 128+len(req.Path)+len(req.Authority))
+	b = append(b, req.Method...)
+	b = append(b, 0)
+	b = append(b, path...)
+	b = append(b, 0)
+	b = append(b, query...)
+	b = append(b, "\x00HTTP/2.0\x00"...)
+	b = append(b, hc.c.addrs...)
+	hasHost := false
+	for _, f := range req.Fields {
+		if string(f.Name) == "host" {
+			hasHost = true
+			break
+		}
+	}
+	if !hasHost && len(req.Authority) > 0 {
+		b = append(b, "\x00host\x00"...)
+		b = append(b, req.Authority...)
+	}
+	for _, f := range req.Fields {
+		b = append(b, 0)
+		b = append(b, f.Name...)
+		b = append(b, 0)
+		b = append(b, f.Value...)
+	}
+	return b
+}
+
+// resetAll ends every stream: the connection is over (under mu).
+func (hc *h2conn) resetAll() {
+	hc.dead = true
+	for _, s := range hc.streams {
+		s.gone()
+	}
+}
+
+func (s *h2stream) gone() {
+	s.reset = true
+	signal(s.readable)
+	signal(s.writable)
+}
+
+// writer flushes the engine's output until the reader is done.
+func (hc *h2conn) writer(done chan struct{}) {
+	defer close(done)
+	c := hc.c
+	var buf []byte
+	for {
+		select {
+		case <-c.wake:
+		case <-c.srv.kill:
+			c.nc.Close()
+			return
+		}
+		c.mu.Lock()
+		buf = hc.p.Output(buf[:0])
+		closing := hc.closing
+		c.mu.Unlock()
+		if len(buf) > 0 {
+			c.dl.setWrite(c.nc, time.Now().Add(c.srv.opts.BodyTimeout))
+			if _, err := c.nc.Write(buf); err != nil {
+				c.mu.Lock()
+				c.err = err
+				hc.resetAll()
+				c.mu.Unlock()
+				c.nc.Close() // wakes the reader
+				return
+			}
+		}
+		if cap(buf) > keepBufferCap {
+			buf = nil
+		}
+		signal(c.flushed)
+		if closing {
+			return
+		}
+	}
+}
+
+// beginDrain: GOAWAY now; streams in flight finish.
+func (hc *h2conn) beginDrain() {
+	hc.p.GoAway(http2.ErrCodeNo, nil)
+	hc.c.wakeUp()
+	if len(hc.streams) == 0 {
+		hc.c.dl.forceRead(hc.c.nc, time.Unix(1, 0))
+	}
+}
+
+// ---- the stream as an Exchange backend (host threads) ----
+
+func (s *h2stream) lock()   { s.hc.mu.Lock() }
+func (s *h2stream) unlock() { s.hc.mu.Unlock() }
+
+func (s *h2stream) read(ex *Exchange, dst []byte, timeout time.Duration) (int, error) {
+	hc := s.hc
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	if len(ex.pending) > 0 {
+		n := copy(dst, ex.pending)
+		ex.pending = ex.pending[n:]
+		return n, nil
+	}
+	if timeout < 0 {
+		timeout = hc.c.srv.opts.BodyTimeout
+	}
+	var expired <-chan time.Time
+	for {
+		if len(s.body) > 0 {
+			n := copy(dst, s.body)
+			s.body = s.body[n:]
+			hc.p.Consumed(s.id, n) // real backpressure: the window opens as the app reads
+			if hc.p.HasOutput() {
+				hc.c.wakeUp()
+			}
+			return n, nil
+		}
+		if s.ended {
+			return 0, nil
+		}
+		if s.reset {
+			return 0, ErrIO
+		}
+		if expired == nil {
+			t := time.NewTimer(timeout)
+			defer t.Stop()
+			expired = t.C
+		}
+		hc.mu.Unlock()
+		select {
+		case <-s.readable:
+		case <-expired:
+			hc.mu.Lock()
+			return 0, ErrTimeout
+		}
+		hc.mu.Lock()
+	}
+}
+
+func (s *h2stream) respond(ex *Exchange, head, body []byte, end bool) error {
+	hc := s.hc
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	if ex.started || ex.finished {
+		return ErrState
+	}
+	if s.reset {
+		ex.finish()
+		return ErrIO
+	}
+	status, fs, err := hc.responseHead(head)
+	if err != nil {
+		return err
+	}
+	if s.head {
+		body = nil
+	} else if end && !hasH2Field(fs, "content-length") && status != 204 && status != 304 {
+		fs = append(fs, h2.Field{Name: []byte("content-length"), Value: strconv.AppendInt(nil, int64(len(body)), 10)})
+	}
+	if err := hc.p.Respond(s.id, status, fs, end && len(body) == 0); err != nil {
+		if err == h2.ErrHeader {
+			return ErrHeader
+		}
+		ex.finish()
+		return ErrIO
+	}
+	ex.started = true
+	hc.c.wakeUp()
+	if len(body) > 0 {
+		return s.send(ex, body, end)
+	}
+	if end {
+		ex.finish()
+	}
+	return nil
+}
+
+// responseHead turns the host's packed head into a status and h2 fields
+// (the engine lowercases names and drops connection-specific fields).
+func (hc *h2conn) responseHead(head []byte) (int, []h2.Field, error) {
+	line, rest, _ := bytes.Cut(head, []byte{0})
+	code, _, _ := bytes.Cut(line, []byte{' '})
+	status, err := strconv.Atoi(string(code))
+	if len(code) != 3 || err != nil || status < 200 {
+		return 0, nil, ErrHeader
+	}
+	fs := hc.fields[:0]
+	for len(rest) > 0 {
+		var name, value []byte
+		name, rest, _ = bytes.Cut(rest, []byte{0})
+		value, rest, _ = bytes.Cut(rest, []byte{0})
+		fs = append(fs, h2.Field{Name: name, Value: value})
+	}
+	if !hasH2Field(fs, "date") {
+		fs = append(fs, h2.Field{Name: []byte("date"), Value: hc.c.srv.date.get()})
+	}
+	if sh := hc.c.srv.opts.ServerHeader; sh != "" && !hasH2Field(fs, "server") {
+		fs = append(fs, h2.Field{Name: []byte("server"), Value: []byte(sh)})
+	}
+	hc.fields = fs
+	return status, fs, nil
+}
+
+func hasH2Field(fs []h2.Field, lower string) bool {
+	for _, f := range fs {
+		if len(f.Name) == len(lower) && bytes.EqualFold(f.Name, []byte(lower)) {
+			return true
+		}
+	}
+	return false
+}
+
+// send pushes body bytes through the stream and connection windows,
+// waiting (without the lock) while the client's window is closed. Under mu.
+func (s *h2stream) send(ex *Exchange, data []byte, end bool) error {
+	hc := s.hc
+	if s.head {
+		data = data[:0]
+	}
+	for {
+		n, err := hc.p.SendData(s.id, data, end)
+		if err != nil {
+			ex.finish()
+			return ErrIO
+		}
+		data = data[n:]
+		if n > 0 {
+			hc.c.wakeUp()
+		}
+		if len(data) == 0 {
+			if end {
+				ex.finish()
+			}
+			return nil
+		}
+		hc.mu.Unlock()
+		t := time.NewTimer(hc.c.srv.opts.BodyTimeout)
+		select {
+		case <-s.writable:
+		case <-t.C:
+		case <-hc.c.srv.kill:
+		}
+		t.Stop()
+		hc.mu.Lock()
+		if s.reset || hc.dead {
+			ex.finish()
+			return ErrIO
+		}
+	}
+}
+
+func (s *h2stream) write(ex *Exchange, data []byte, end bool) error {
+	s.hc.mu.Lock()
+	defer s.hc.mu.Unlock()
+	if !ex.started || ex.finished {
+		return ErrState
+	}
+	if s.reset {
+		ex.finish()
+		return ErrIO
+	}
+	return s.send(ex, data, end)
+}
+
+func (s *h2stream) abort(ex *Exchange, status int) error {
+	hc := s.hc
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	if ex.finished {
+		return ErrState
+	}
+	if !ex.started && !s.reset {
+		fs := []h2.Field{{Name: []byte("content-length"), Value: []byte("0")}}
+		if hc.p.Respond(s.id, status, fs, true) == nil {
+			ex.started = true
+			ex.finish()
+			hc.c.wakeUp()
+			return nil
+		}
+	}
+	hc.p.Reset(s.id, http2.ErrCodeInternal)
+	ex.finish()
+	hc.c.wakeUp()
+	return nil
+}
+
+// release forgets the stream (under mu): DATA still arriving for it is
+// acknowledged at once so it does not hold the connection window.
+func (s *h2stream) release(ex *Exchange) {
+	if len(s.body) > 0 {
+		s.hc.p.Consumed(s.id, len(s.body))
+		s.body = nil
+	}
+	delete(s.hc.streams, s.id)
+}
+
+func (s *h2stream) acceptWebSocket(ex *Exchange, subprotocol string, extra []byte) error {
+	return ErrState // WebSocket over HTTP/2 (RFC 8441) is not offered yet
+}
+
+func (s *h2stream) waitDrained(pending func() int) {}
+func (s *h2stream) wsClosing()                     {}
+
+// h2Upgrade is an "Upgrade: h2c" request switching to HTTP/2.
+type h2Upgrade struct {
+	settings []byte
+	req      h2.Request
+	ex       *Exchange
+}
+
+// startUpgraded makes stream 1 from the upgraded request (under mu).
+func (hc *h2conn) startUpgraded(up *h2Upgrade) {
+	if err := hc.p.Upgrade(up.settings, &up.req); err != nil {
+		return
+	}
+	hc.open(&up.req)
+}
