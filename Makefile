@@ -11,7 +11,7 @@ PYTHON  ?= python3
 GO_SRC  := $(shell find core capi -name '*.go' -o -name '*.c' 2>/dev/null) go.mod
 FUZZTIME ?= 10s
 
-.PHONY: all lib check-header test test-go test-fuzz test-c test-python test-frameworks deps run bench clean
+.PHONY: all lib check-header test test-go test-fuzz test-c test-python test-frameworks test-h2 deps run bench clean
 
 all: lib check-header $(BUILD)/portico.pc
 
@@ -39,17 +39,18 @@ $(BUILD)/portico.pc: scripts/portico.pc.in
 deps:
 	scripts/deps.sh test
 
-test: deps all test-go test-fuzz test-c test-python test-frameworks
+test: deps all test-go test-fuzz test-c test-python test-frameworks test-h2
 	@echo "make test: all suites passed"
 
-test-go:
+test-go: $(H2SPEC)
 	go vet ./core/... ./capi/...
-	go test -count=1 ./core/...
+	PATH=$(CURDIR)/$(BUILD)/tools:$$PATH go test -count=1 ./core/...
 
 # Each fuzz target runs briefly here (longer: make test-fuzz FUZZTIME=10m).
 test-fuzz:
 	go test -run='^$$' -fuzz='^FuzzRequest$$' -fuzztime=$(FUZZTIME) ./core/h1
 	go test -run='^$$' -fuzz='^FuzzEndpoint$$' -fuzztime=$(FUZZTIME) ./core/ws
+	go test -run='^$$' -fuzz='^FuzzConn$$' -fuzztime=$(FUZZTIME) ./core/h2
 
 $(BUILD)/server_mode: tests/c/server_mode.c include/portico.h $(LIB)
 	gcc -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Iinclude $< -o $@ \
@@ -66,6 +67,15 @@ test-python: all
 
 test-frameworks: all
 	PORTICO_LIBRARY=$(CURDIR)/$(LIB) bash tests/frameworks/run.sh
+
+# h2spec, pinned, built through the module proxy (its repository has no go.mod).
+H2SPEC := $(BUILD)/tools/h2spec
+$(H2SPEC):
+	@mkdir -p $(BUILD)/tools
+	GOBIN=$(CURDIR)/$(BUILD)/tools GOFLAGS= go install github.com/summerwind/h2spec/cmd/h2spec@v2.2.1+incompatible
+
+test-h2: all $(H2SPEC)
+	PORTICO_LIBRARY=$(CURDIR)/$(LIB) H2SPEC=$(CURDIR)/$(H2SPEC) bash tests/h2/run.sh
 
 # The demo: a WSGI app showing the protocol and the gateway extensions.
 run: all

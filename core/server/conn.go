@@ -135,6 +135,12 @@ func (c *conn) serve() {
 			}
 		case h1.RequestEvent:
 			headStart = time.Time{}
+			if opts.H2CUpgrade {
+				if settings, ok := h2cUpgrade(c.p.Request()); ok {
+					c.upgradeToH2(c.p.Request(), settings)
+					return
+				}
+			}
 			ex := c.dispatch()
 			if ex == nil || !c.await(ex) {
 				return

@@ -148,3 +148,55 @@ func TestH2InvalidPrefaceClosesWithGoAway(t *testing.T) {
 		t.Fatalf("answered as HTTP/1.1: %q", b)
 	}
 }
+
+func TestH2CUpgradeBecomesStreamOne(t *testing.T) {
+	h, addr := startServer(t, nil)
+	stop := make(chan struct{})
+	defer close(stop)
+	go echoHost(h, stop)
+	c, r := dial(t, addr)
+	// An empty SETTINGS payload, base64url: "".
+	fmt.Fprint(c, "GET /up?x=1 HTTP/1.1\r\nHost: example.test\r\nConnection: Upgrade, HTTP2-Settings\r\n"+
+		"Upgrade: h2c\r\nHTTP2-Settings: \r\n\r\n")
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil || resp.StatusCode != 101 {
+		t.Fatalf("%v %v", resp, err)
+	}
+	c.Write([]byte(http2.ClientPreface))
+	fr := http2.NewFramer(c, r)
+	fr.WriteSettings()
+	var body []byte
+	for {
+		f, err := fr.ReadFrame()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, ok := f.(*http2.DataFrame); ok && d.StreamID == 1 {
+			body = append(body, d.Data()...)
+			if d.StreamEnded() {
+				break
+			}
+		}
+	}
+	if string(body) != "GET /up HTTP/2.0 " {
+		t.Errorf("stream 1 answered %q", body)
+	}
+}
+
+func TestH2CUpgradeWithBodyStaysHTTP1(t *testing.T) {
+	h, addr := startServer(t, nil)
+	stop := make(chan struct{})
+	defer close(stop)
+	go echoHost(h, stop)
+	c, r := dial(t, addr)
+	fmt.Fprint(c, "POST / HTTP/1.1\r\nHost: x\r\nConnection: Upgrade, HTTP2-Settings\r\n"+
+		"Upgrade: h2c\r\nHTTP2-Settings: \r\nContent-Length: 2\r\n\r\nhi")
+	resp, err := http.ReadResponse(r, nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("%v %v", resp, err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	if string(b) != "POST / HTTP/1.1 hi" {
+		t.Errorf("%q", b)
+	}
+}

@@ -518,9 +518,8 @@ func (s *h2stream) wsClosing()                     {}
 
 // h2Upgrade is an "Upgrade: h2c" request switching to HTTP/2.
 type h2Upgrade struct {
-	settings []byte
+	settings []byte // the decoded HTTP2-Settings
 	req      h2.Request
-	ex       *Exchange
 }
 
 // startUpgraded makes stream 1 from the upgraded request (under mu).

@@ -19,6 +19,7 @@ type Options struct {
 	PrefetchSize     int           // body bytes carried with a request
 	ServerHeader     string        // "" = no Server field
 	WSMaxMessage     int64         // WebSocket message limit; 1009 beyond
+	H2CUpgrade       bool          // honour "Upgrade: h2c" on cleartext HTTP/1.1
 	CertFile         string        // PEM certificate chain for TLS listeners
 	KeyFile          string        // PEM private key for CertFile
 }
@@ -34,6 +35,7 @@ func DefaultOptions() Options {
 		QueueSize:        1024,
 		PrefetchSize:     64 << 10,
 		WSMaxMessage:     16 << 20,
+		H2CUpgrade:       true,
 	}
 }
 
@@ -42,6 +44,16 @@ func (o *Options) Set(name, value string) error {
 	switch name {
 	case "server_header":
 		o.ServerHeader = value
+		return nil
+	case "h2c_upgrade":
+		switch value {
+		case "1", "true", "on":
+			o.H2CUpgrade = true
+		case "0", "false", "off":
+			o.H2CUpgrade = false
+		default:
+			return fmt.Errorf("option %s: want 1 or 0, got %q", name, value)
+		}
 		return nil
 	case "certfile":
 		o.CertFile = value
