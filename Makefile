@@ -11,7 +11,7 @@ PYTHON  ?= python3
 GO_SRC  := $(shell find core capi -name '*.go' -o -name '*.c' 2>/dev/null) go.mod
 FUZZTIME ?= 10s
 
-.PHONY: all lib check-header test test-go test-fuzz test-c test-python test-frameworks test-h2 deps run bench clean
+.PHONY: all lib check-header test test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket deps run bench clean
 
 all: lib check-header $(BUILD)/portico.pc
 
@@ -39,7 +39,7 @@ $(BUILD)/portico.pc: scripts/portico.pc.in
 deps:
 	scripts/deps.sh test
 
-test: deps all test-go test-fuzz test-c test-python test-frameworks test-h2
+test: deps all test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket
 	@echo "make test: all suites passed"
 
 test-go: $(H2SPEC)
@@ -76,6 +76,9 @@ $(H2SPEC):
 
 test-h2: all $(H2SPEC)
 	PORTICO_LIBRARY=$(CURDIR)/$(LIB) H2SPEC=$(CURDIR)/$(H2SPEC) bash tests/h2/run.sh
+
+test-websocket: all
+	PORTICO_LIBRARY=$(CURDIR)/$(LIB) bash tests/websocket/run.sh
 
 # The demo: a WSGI app showing the protocol and the gateway extensions.
 run: all

@@ -65,9 +65,16 @@ func (c *conn) serveH2(initial []byte, up *h2Upgrade) {
 		c.mu.Lock()
 		hc.closing = true
 		hc.resetAll()
+		failed := c.err != nil
 		c.mu.Unlock()
 		c.wakeUp()
 		<-writerDone
+		if !failed {
+			// The client may still be sending (a PING after its GOAWAY):
+			// a plain close would reset the connection and destroy our
+			// last frames in flight.
+			lingerClose(c.nc)
+		}
 	}()
 
 	buf := initial

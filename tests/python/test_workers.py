@@ -89,6 +89,37 @@ class WorkerPoolTest(unittest.TestCase):
         self.run_pool(range(50), served.append, 1)
         self.assertEqual(served, list(range(50)))
 
+    def test_detached_thread_is_replaced_and_retires(self):
+        """A handler that detaches (as accepting a WebSocket does) and then
+        blocks does not take a worker away: with one thread, the requests
+        after it are served while it blocks; it exits once it returns."""
+        release = threading.Event()
+        served = []
+        holder = []
+        pools = []
+
+        def handler(request):
+            if request == 'ws':
+                holder.append(threading.current_thread())
+                pools[0].detach()
+                release.wait(10)
+            served.append(request)
+
+        server = FakeServer(['ws', 1, 2, 3])
+        pool = WorkerPool(server, handler, 1)
+        pools.append(pool)
+        pool.start()
+        deadline = time.time() + 10
+        while len(served) < 3 and time.time() < deadline:
+            time.sleep(0.01)
+        self.assertEqual(served, [1, 2, 3])  # while 'ws' still blocks
+        self.assertEqual(server.most_inside, 1)
+        release.set()
+        self.assertTrue(pool.join(10))
+        self.assertEqual(served, [1, 2, 3, 'ws'])
+        self.assertFalse(holder[0].is_alive())
+        self.assertNotIn(holder[0], pool.threads)
+
     def test_threads_must_be_positive(self):
         self.assertRaises(ValueError, WorkerPool, FakeServer([]), None, 0)
 

@@ -8,9 +8,11 @@ that serves.
 
 __version__ = '0.1.0'
 
-from .errors import BodyReadError, LibraryNotFound, PorticoError, ServerClosed  # noqa: E402
+from .errors import (BodyReadError, LibraryNotFound, PorticoError, ServerClosed,  # noqa: E402
+                     WebSocketClosed, WebSocketRefused, WebSocketTimeout)
 from .server import Request, Server  # noqa: E402
 from .serving import serve  # noqa: E402
 
 __all__ = ['BodyReadError', 'LibraryNotFound', 'PorticoError', 'Request', 'Server',
-           'ServerClosed', 'serve', '__version__']
+           'ServerClosed', 'WebSocketClosed', 'WebSocketRefused', 'WebSocketTimeout', 'serve',
+           '__version__']

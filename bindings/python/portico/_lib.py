@@ -47,6 +47,13 @@ SIGNATURES = {
                                          _c_char_p, _c_size_t, _c_int]),
     'portico_request_write': (_c_int, [_c_uint64, _c_char_p, _c_size_t, _c_int]),
     'portico_request_abort': (_c_int, [_c_uint64, _c_int]),
+    'portico_request_websocket_accept': (_c_int, [_c_uint64, _c_char_p, _c_char_p, _c_size_t]),
+    'portico_ws_recv': (_c_int64, [_c_uint64, _c_void_p, _c_size_t, _c_int,
+                                   ctypes.POINTER(_c_int)]),
+    'portico_ws_next_size': (_c_int64, [_c_uint64]),
+    'portico_ws_send': (_c_int, [_c_uint64, _c_int, _c_char_p, _c_size_t]),
+    'portico_ws_close': (_c_int, [_c_uint64, _c_int, _c_char_p]),
+    'portico_ws_free': (_c_int, [_c_uint64]),
 }
 
 

@@ -11,6 +11,7 @@ import sys
 from . import __version__
 from .errors import PorticoError
 from .serving import DEFAULT_BIND, DEFAULT_THREADS, serve
+from .websocket import DEFAULT_MAX_WEBSOCKETS
 
 APP_NAMES = ('application', 'app')  # tried in order when MODULE:APP has no APP
 
@@ -28,7 +29,14 @@ def build_parser():
     run.add_argument('app', metavar='MODULE:APP',
                      help='the application; APP defaults to "application", then "app"')
     run.add_argument('--bind', '-b', action='append', metavar='HOST:PORT|unix:PATH',
-                     help='address to listen on (repeatable; default %s)' % DEFAULT_BIND)
+                     help='address to listen on (repeatable; default %s). With --certfile a '
+                          'HOST:PORT bind is TLS; http://HOST:PORT and https://HOST:PORT choose '
+                          'explicitly; fd://N takes an inherited socket' % DEFAULT_BIND)
+    run.add_argument('--certfile', metavar='FILE',
+                     help='PEM certificate (chain) for TLS; HTTP/2 is offered by ALPN')
+    run.add_argument('--keyfile', metavar='FILE', help='PEM private key for --certfile')
+    run.add_argument('--no-h2c-upgrade', action='store_true',
+                     help='ignore "Upgrade: h2c" (HTTP/2 with prior knowledge and TLS still work)')
     run.add_argument('--interface', choices=('auto', 'wsgi', 'asgi'), default='auto',
                      help='application interface (default: auto)')
     run.add_argument('--threads', type=positive_int, default=DEFAULT_THREADS,
@@ -44,6 +52,16 @@ def build_parser():
                      help='time allowed to send a request head (default 10)')
     run.add_argument('--keepalive-timeout', type=seconds, metavar='S',
                      help='idle time before a kept-alive connection closes (default 5)')
+    run.add_argument('--max-websockets', type=non_negative_int, metavar='N',
+                     default=DEFAULT_MAX_WEBSOCKETS,
+                     help='open WebSockets at most, each on a thread beyond --threads; '
+                     'handshakes past it are answered 503 (default %d)' % DEFAULT_MAX_WEBSOCKETS)
+    run.add_argument('--websocket-stack-size', type=positive_int, metavar='KIB',
+                     help='stack size of the threads started for WebSockets, in KiB '
+                     '(default: the platform\'s, usually 8192; RSS grows only with use)')
+    run.add_argument('--ws-max-message-size', type=positive_int, metavar='N',
+                     help='close a WebSocket with 1009 on a message over N bytes '
+                     '(default 16777216)')
     return parser
 
 
@@ -81,6 +99,18 @@ def library_options(args):
         options['max_body_size'] = args.max_body_size
     if args.max_head_size is not None:
         options['max_head_size'] = args.max_head_size
+    if args.ws_max_message_size is not None:
+        options['ws_max_message_size'] = args.ws_max_message_size
+    if bool(args.certfile) != bool(args.keyfile):
+        raise UsageError('--certfile and --keyfile go together')
+    if args.certfile:
+        for path in (args.certfile, args.keyfile):
+            if not os.path.isfile(path):
+                raise UsageError('no such file: %s' % path)
+        options['certfile'] = os.path.abspath(args.certfile)
+        options['keyfile'] = os.path.abspath(args.keyfile)
+    if args.no_h2c_upgrade:
+        options['h2c_upgrade'] = '0'
     return options
 
 
@@ -126,7 +156,10 @@ def main(argv=None):
             raise UsageError('the ASGI interface is not yet supported; '
                              'serve a WSGI application (--interface wsgi)')
         serve(app, bind=args.bind or [DEFAULT_BIND], threads=args.threads,
-              options=library_options(args), access_log=args.access_log, name=args.app)
+              options=library_options(args), access_log=args.access_log, name=args.app,
+              max_websockets=args.max_websockets,
+              websocket_stack_size=(args.websocket_stack_size * 1024
+                                    if args.websocket_stack_size else None))
     except UsageError as exc:
         print('portico: %s' % exc, file=sys.stderr)
         return 2

@@ -58,3 +58,41 @@ class BodyReadError(PorticoError, IOError):
     """Reading the request body failed: the client went away, sent a bad body,
     stalled past body_timeout, or went over max_body_size. An IOError, so
     frameworks that treat a broken input stream as a disconnect keep doing so."""
+
+
+class WebSocketClosed(Exception):
+    """The WebSocket is closed: `code` is the close code (1000 normal, 1001
+    going away, 1005 none given, 1006 the connection dropped without a close,
+    1011 server error, 3000-4999 the application's own), `reason` the text
+    that came with it (may be empty). receive() raises it once the close has
+    arrived, and again on every later call; send() raises it once closing."""
+
+    def __init__(self, code, reason=''):
+        Exception.__init__(self, code, reason)
+        self.code = code
+        self.reason = reason
+
+    def __str__(self):
+        if self.reason:
+            return 'WebSocket closed (%s): %s' % (self.code, self.reason)
+        return 'WebSocket closed (%s)' % (self.code,)
+
+
+class WebSocketTimeout(Exception):
+    """receive(timeout=S) waited S seconds and no message came. The WebSocket
+    is still open: receive again, or close it."""
+
+
+class WebSocketRefused(Exception):
+    """handshake.accept() could not open the WebSocket, and the server has
+    already answered the handshake with `status` (503): over the
+    --max-websockets limit, or the server is shutting down. The app should
+    just return; the adapter sends nothing more."""
+
+    def __init__(self, status, reason):
+        Exception.__init__(self, status, reason)
+        self.status = status
+        self.reason = reason
+
+    def __str__(self):
+        return 'WebSocket refused (%d): %s' % (self.status, self.reason)

@@ -14,6 +14,7 @@ from .errors import (ERR_BUFFER, ERR_CLOSED, ERR_DONE, ERR_FORKED, ERR_INVALID,
 REQ_BODY_COMPLETE = 1
 REQ_CHUNKED = 2
 REQ_EXPECT_CONTINUE = 4
+REQ_WEBSOCKET = 8
 
 # Positions of the fixed fields in a record's head; header name/value pairs follow.
 METHOD, PATH, QUERY, PROTOCOL, SCHEME = 0, 1, 2, 3, 4
@@ -161,6 +162,12 @@ class Server(object):
                 continue
             self._require_open()
             raise _lib.error(n, 'portico_server_next')
+
+    def forget_thread_buffer(self):
+        """Drop the calling thread's record buffer (head + prefetch, ~132 KiB):
+        a thread that will not pull again, such as one serving a WebSocket
+        until it exits, should not keep it."""
+        self._buffers.__dict__.pop('record', None)
 
     def shutdown(self):
         """Stop accepting, let in-flight requests finish (up to

@@ -11,6 +11,7 @@ import threading
 
 from ._compat import text_type
 from .server import Server
+from .websocket import DEFAULT_MAX_WEBSOCKETS
 from .workers import WorkerPool
 from .wsgi import WSGIHandler
 
@@ -72,11 +73,17 @@ class ShutdownRequest(object):
 
 
 def serve(app, bind=DEFAULT_BIND, threads=DEFAULT_THREADS, options=None,
-          access_log=False, name=None, stop=None, on_ready=None):
+          access_log=False, name=None, stop=None, on_ready=None,
+          max_websockets=DEFAULT_MAX_WEBSOCKETS, websocket_stack_size=None):
     """Serve the WSGI APP on BIND (an address or a list of them) until SIGINT
     or SIGTERM (or until the `stop` threading.Event is set), then drain.
     OPTIONS are libportico options (portico.h names). ON_READY, if given, is
-    called with the list of bound addresses once the server accepts."""
+    called with the list of bound addresses once the server accepts.
+
+    THREADS serve plain requests; each accepted WebSocket runs on a thread of
+    its own beyond them, up to MAX_WEBSOCKETS at once (more are answered 503).
+    WEBSOCKET_STACK_SIZE (bytes) sets the stack of the threads started for
+    that (None: the platform's default)."""
     configure_logging()
     binds = [bind] if isinstance(bind, (str, text_type)) else list(bind)
     options = dict(options or {})
@@ -86,8 +93,10 @@ def serve(app, bind=DEFAULT_BIND, threads=DEFAULT_THREADS, options=None,
         shutdown_request.event = stop
     try:
         addresses = [server.listen(address) for address in binds]
-        handler = WSGIHandler(app, log_access=access_log)
+        handler = WSGIHandler(app, log_access=access_log, max_websockets=max_websockets)
         pool = WorkerPool(server, handler, threads)
+        pool.stack_size = websocket_stack_size
+        handler.websockets.on_accept = pool.detach
         shutdown_request.install()
         pool.start()
         if on_ready is not None:

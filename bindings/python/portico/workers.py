@@ -15,6 +15,11 @@ two modes:
   request, so N blocking calls overlap without waiting for the monitor.
 The monitor's first hand-off switches to eager; FAST_STREAK app calls in a row
 under HANDOFF_AFTER switch back to sticky.
+
+A thread whose app accepts a WebSocket calls detach(): it gives up the puller
+role and a replacement thread starts, so N threads stay free for plain
+requests however many WebSockets are open (WebSocketSlots bounds those). When
+the WebSocket's app call returns, the detached thread exits.
 """
 
 import logging
@@ -30,6 +35,7 @@ IDLE_INTERVAL = 0.02    # the monitor's sleep while the server is idle
 FAST_STREAK = 64        # quick app calls in a row that make the pool sticky again
 
 log = logging.getLogger('portico.error')
+_stack_size_lock = threading.Lock()
 _now = getattr(time, 'monotonic', time.time)
 
 
@@ -49,18 +55,64 @@ class WorkerPool(object):
         self.eager = False        # hand the role over at every request (slow apps)
         self.fast_streak = 0      # app calls in a row that took under HANDOFF_AFTER
         self.threads = []
+        self.detached = set()     # threads serving a WebSocket; they exit when it ends
+        self.spawned = 0          # worker threads started, for their names
+        self.stack_size = None    # bytes for replacement threads (None: the default)
 
     def start(self):
-        for number in range(self.size):
-            self._spawn(self._work, 'portico-worker-%d' % number)
+        for _ in range(self.size):
+            self._spawn_worker()
         if self.size > 1:
             self._spawn(self._monitor, 'portico-handoff')
 
-    def _spawn(self, target, name):
+    def _spawn_worker(self, stack_size=None):
+        self.spawned += 1
+        self._spawn(self._work, 'portico-worker-%d' % (self.spawned - 1), stack_size)
+
+    def _spawn(self, target, name, stack_size=None):
         thread = threading.Thread(target=target, name=name)
         thread.daemon = True  # one app stuck forever must not keep the process alive
-        thread.start()
-        self.threads.append(thread)
+        with self.role:
+            self.threads.append(thread)
+        if stack_size:
+            # threading.stack_size is process-wide: set it only around this start.
+            with _stack_size_lock:
+                previous = threading.stack_size(stack_size)
+                try:
+                    thread.start()
+                finally:
+                    threading.stack_size(previous)
+        else:
+            thread.start()
+
+    def detach(self):
+        """Called by the thread running an app that has just accepted a
+        WebSocket: it stops counting as a worker (and gives up the puller
+        role), a replacement starts, and it exits once its app call returns."""
+        me = threading.current_thread()
+        with self.role:
+            if me in self.detached or me not in self.threads:
+                return
+            self.detached.add(me)
+            if self.puller is me:
+                self.puller = None
+                self.busy_since = 0.0
+                self.role.notify()
+            if self.stopping:
+                return
+        forget = getattr(self.server, 'forget_thread_buffer', None)
+        if forget is not None:
+            forget()  # this thread pulls no more requests
+        self._spawn_worker(self.stack_size)
+
+    def _retire(self, me):
+        """True (and forgotten) if ME was detached: its WebSocket is over."""
+        with self.role:
+            if me not in self.detached:
+                return False
+            self.detached.discard(me)
+            self.threads.remove(me)
+            return True
 
     def _work(self):
         me = threading.current_thread()
@@ -75,6 +127,8 @@ class WorkerPool(object):
                     return
                 self.puller = me
             self._pull(me)
+            if self._retire(me):
+                return
 
     def _pull(self, me):
         """Pull and serve requests while this thread holds the role."""
@@ -153,12 +207,12 @@ class WorkerPool(object):
             self.role.notify_all()
 
     def alive(self):
-        return any(thread.is_alive() for thread in self.threads)
+        return any(thread.is_alive() for thread in list(self.threads))
 
     def join(self, timeout=None):
         """Wait for the threads to exit; True if all did within TIMEOUT seconds."""
         deadline = None if timeout is None else time.time() + timeout
-        for thread in self.threads:
+        for thread in list(self.threads):
             while thread.is_alive():
                 left = 0.2 if deadline is None else min(0.2, deadline - time.time())
                 if left <= 0:

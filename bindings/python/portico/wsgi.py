@@ -9,13 +9,16 @@ import logging
 import sys
 import time
 
-from . import _lib
+from . import _lib, websocket
 from ._compat import latin1_from_native, reraise, unquote_to_native
 from .body import EMPTY_BODY, RequestBody
-from .errors import BodyReadError, ERR_CLOSED, ERR_DONE, ERR_IO, ERR_TOO_LARGE
+from .errors import (BodyReadError, ERR_CLOSED, ERR_DONE, ERR_IO, ERR_TOO_LARGE,
+                     WebSocketClosed, WebSocketRefused)
 from .filewrapper import FileWrapper
 from .server import (FIRST_HEADER, LOCAL_ADDR, LOCAL_PORT, METHOD, PATH, PROTOCOL,
-                     QUERY, REMOTE_ADDR, REMOTE_PORT, REQ_BODY_COMPLETE, SCHEME)
+                     QUERY, REMOTE_ADDR, REMOTE_PORT, REQ_BODY_COMPLETE, REQ_WEBSOCKET,
+                     SCHEME)
+from .websocket import DEFAULT_MAX_WEBSOCKETS, Handshake, WebSocketSlots
 
 PORTICO_END = 1
 
@@ -35,6 +38,9 @@ ERROR_ANSWERS = dict((int(status[:3]), _error_answer(status)) for status in (
 
 # What a body read failure that the app let through means for the client.
 BODY_ERROR_STATUS = {ERR_IO: 400, ERR_DONE: 408, ERR_TOO_LARGE: 413}
+
+# gateway.http_version spells versions as ASGI does.
+HTTP_VERSIONS = {'HTTP/1.0': '1.0', 'HTTP/1.1': '1.1', 'HTTP/2.0': '2'}
 
 # Header names that become CGI variables without the HTTP_ prefix.
 UNPREFIXED = {'CONTENT_TYPE': 'CONTENT_TYPE', 'CONTENT_LENGTH': 'CONTENT_LENGTH'}
@@ -176,15 +182,29 @@ def _unbound(*args):
 _respond = _write = _abort = _unbound
 
 
-class WSGIHandler(object):
-    """Calls a WSGI application for each Request the workers pull."""
+def _discard(result):
+    """Run a result iterable to its end, sending nothing: after a WebSocket
+    handshake was answered, a generator app may still have work to do."""
+    if type(result) is not list and type(result) is not tuple:
+        for _ in result:
+            pass
 
-    def __init__(self, app, url_scheme=None, log_access=False):
+
+class WSGIHandler(object):
+    """Calls a WSGI application for each Request the workers pull.
+
+    `websockets` (a WebSocketSlots) counts open WebSockets against
+    MAX_WEBSOCKETS; the worker pool sets its on_accept."""
+
+    def __init__(self, app, url_scheme=None, log_access=False,
+                 max_websockets=DEFAULT_MAX_WEBSOCKETS):
         global _respond, _write, _abort
         lib = _lib.load()
         _respond = lib.portico_request_respond
         _write = lib.portico_request_write
         _abort = lib.portico_request_abort
+        websocket.bind(lib)
+        self.websockets = WebSocketSlots(max_websockets)
         self.app = app
         self.log_access = log_access
         self.header_keys = {}
@@ -214,7 +234,7 @@ class WSGIHandler(object):
         environ['QUERY_STRING'] = fields[QUERY]
         protocol = fields[PROTOCOL]
         environ['SERVER_PROTOCOL'] = protocol
-        environ['gateway.http_version'] = protocol[5:]
+        environ['gateway.http_version'] = HTTP_VERSIONS.get(protocol) or protocol[5:]
         environ['gateway.extensions'] = {}
         scheme = self.url_scheme or fields[SCHEME] or 'http'
         environ['wsgi.url_scheme'] = scheme
@@ -262,22 +282,35 @@ class WSGIHandler(object):
             error_log.exception('cannot build the environ for %r', request)
             response.fail(500)
             return
+        handshake = None
+        if request.flags & REQ_WEBSOCKET:
+            handshake = Handshake(request.id, response, environ, self.websockets)
+            environ['gateway.extensions']['websocket'] = handshake
         started = time.time() if self.log_access else 0
+        failed = False
         try:
             result = self.app(environ, response.start_response)
             try:
-                if type(result) is list or type(result) is tuple:
+                if handshake is not None and handshake.state != 'pending':
+                    _discard(result)  # accepted or rejected: nothing more to send
+                elif type(result) is list or type(result) is tuple:
                     response.finish(b''.join(result) if len(result) != 1 else result[0])
                 else:
                     write = response.write
                     for chunk in result:
-                        if chunk:
+                        if chunk and (handshake is None or handshake.state == 'pending'):
                             write(chunk)
-                    response.finish(b'')
+                    if handshake is None or handshake.state == 'pending':
+                        response.finish(b'')
             finally:
                 close = getattr(result, 'close', None)
                 if close is not None:
                     close()
+        except WebSocketClosed as exc:  # the app let the client's close through
+            error_log.debug('%s %s: %s', environ['REQUEST_METHOD'], environ['PATH_INFO'], exc)
+            response.fail()
+        except WebSocketRefused as exc:  # answered 503 already
+            error_log.info('%s %s: %s', environ['REQUEST_METHOD'], environ['PATH_INFO'], exc)
         except ClientGone as exc:
             error_log.debug('client went away during %s %s: %s',
                             environ['REQUEST_METHOD'], environ['PATH_INFO'], exc)
@@ -288,13 +321,19 @@ class WSGIHandler(object):
             error_log.info('%s %s: %s', environ['REQUEST_METHOD'], environ['PATH_INFO'], exc)
             response.fail(BODY_ERROR_STATUS.get(exc.code, 400))
         except BaseException:  # a worker thread has nobody else to tell
-            self.log_failure(environ, response)
+            failed = True
+            self.log_failure(environ, response, handshake)
             response.fail()
+        finally:
+            if handshake is not None and handshake.websocket is not None:
+                handshake.websocket.release(failed)  # close 1000 (1011 if failed), free
         if self.log_access:
             self.log_request(environ, response, started)
 
-    def log_failure(self, environ, response):
-        if response.finished:
+    def log_failure(self, environ, response, handshake=None):
+        if handshake is not None and handshake.websocket is not None:
+            what = 'in an accepted WebSocket; closing it with 1011'
+        elif response.finished:
             what = 'after the response was complete'
         elif response.sent:
             what = 'after the response started; closing the connection'

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# HTTP/2 against `portico serve`: h2spec (strict, cleartext and TLS) and real
+# clients (curl three ways, nghttp, h2load, httpx, node's http2 module).
+# Every check prints one line; the script exits non-zero if any failed.
+set -u
+cd "$(dirname "$0")"
+ROOT=$(cd ../.. && pwd)
+PY=/usr/bin/python3
+H2SPEC=${H2SPEC:-$ROOT/build/tools/h2spec}
+export PORTICO_LIBRARY=${PORTICO_LIBRARY:-$ROOT/build/libportico.so}
+tmp=$(mktemp -d)
+failed=0
+pass() { echo "ok    $*"; }
+fail() { echo "FAIL  $*"; failed=$((failed + 1)); }
+
+free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+port=$(free_port); tport=$(free_port)
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+  -keyout "$tmp/key.pem" -out "$tmp/cert.pem" -subj /CN=127.0.0.1 \
+  -addext subjectAltName=IP:127.0.0.1 2>/dev/null
+
+PYTHONPATH=$ROOT/bindings/python $PY -m portico serve app:app --threads 8 \
+  --bind "http://127.0.0.1:$port" --bind "https://127.0.0.1:$tport" \
+  --certfile "$tmp/cert.pem" --keyfile "$tmp/key.pem" 2>"$tmp/server.log" &
+pid=$!
+cleanup() { kill -INT $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+for _ in $(seq 100); do
+  curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+  sleep 0.1
+done
+
+# h2spec: every case, strict mode.
+for mode in cleartext tls; do
+  args=(-h 127.0.0.1 -S -o 5)
+  if [ $mode = tls ]; then args+=(-p "$tport" -t -k); else args+=(-p "$port"); fi
+  out=$("$H2SPEC" "${args[@]}" 2>&1)
+  summary=$(echo "$out" | grep -E '^[0-9]+ tests, ')
+  if echo "$summary" | grep -qE '^146 tests, 146 passed, 0 skipped, 0 failed'; then
+    pass "h2spec -S $mode: $summary"
+  else
+    fail "h2spec -S $mode: ${summary:-no summary}"
+    echo "$out" | grep -A4 '×' | head -40
+  fi
+done
+
+expect() { # NAME WANT GOT
+  if [ "$3" = "$2" ]; then pass "$1"; else fail "$1: got '$3', want '$2'"; fi
+}
+expect "curl --http2-prior-knowledge" "HTTP/2.0 2 GET 0" \
+  "$(curl -s --http2-prior-knowledge "http://127.0.0.1:$port/")"
+expect "curl --http2 (Upgrade: h2c)" "HTTP/2.0 2 GET 0|2" \
+  "$(curl -s --http2 -w '|%{http_version}' "http://127.0.0.1:$port/" | tr -d '\n')"
+expect "curl --http2 over TLS (ALPN h2)" "HTTP/2.0 2 GET 0|2" \
+  "$(curl -sk --http2 -w '|%{http_version}' "https://127.0.0.1:$tport/" | tr -d '\n')"
+expect "curl --http1.1 on the same TLS port" "HTTP/1.1 1.1 GET 0" \
+  "$(curl -sk --http1.1 "https://127.0.0.1:$tport/")"
+head -c 3000000 /dev/urandom > "$tmp/upload"
+expect "curl POST 3 MB over h2c" "HTTP/2.0 2 POST 3000000" \
+  "$(curl -s --http2-prior-knowledge --data-binary @"$tmp/upload" "http://127.0.0.1:$port/")"
+expect "curl GET 1 MiB over TLS h2" "1048576" \
+  "$(curl -sk --http2 "https://127.0.0.1:$tport/big" | wc -c | tr -d ' ')"
+
+out=$(nghttp -nv "http://127.0.0.1:$port/" 2>&1)
+if echo "$out" | grep -q ':status: 200'; then pass "nghttp (prior knowledge)"; else fail "nghttp: $out"; fi
+out=$(nghttp -nvu "http://127.0.0.1:$port/" 2>&1)
+if echo "$out" | grep -q ':status: 200'; then pass "nghttp -u (Upgrade)"; else fail "nghttp -u"; fi
+
+out=$(h2load -n 20000 -c 10 -m 10 "http://127.0.0.1:$port/" 2>&1)
+line=$(echo "$out" | grep -E '^requests:')
+if echo "$line" | grep -q '20000 succeeded, 0 failed, 0 errored'; then
+  pass "h2load -n 20000 -c 10 -m 10: $(echo "$out" | grep -E '^finished in')"
+else
+  fail "h2load: $line"
+fi
+
+if $PY -c 'import httpx, h2' 2>/dev/null; then
+  got=$($PY - "$port" <<'PYEOF'
+import sys, httpx
+with httpx.Client(http1=False, http2=True) as c:
+    r = c.post('http://127.0.0.1:%s/' % sys.argv[1], content=b'x' * 100000)
+    print('%s|%s' % (r.text.strip(), r.http_version))
+PYEOF
+)
+  expect "httpx http2 (prior knowledge)" "HTTP/2.0 2 POST 100000|HTTP/2" "$got"
+else
+  fail "python3-httpx / python3-h2 not installed"
+fi
+
+got=$(node - "$port" <<'JSEOF'
+const http2 = require('http2');
+const s = http2.connect('http://127.0.0.1:' + process.argv[2]);
+const req = s.request({':method': 'POST', ':path': '/node'});
+let body = '';
+req.on('data', d => body += d);
+req.on('end', () => { console.log(body.trim()); s.close(); });
+req.on('error', e => { console.log('error ' + e.message); s.close(); });
+req.end('hello from node');
+JSEOF
+)
+expect "node http2 module" "HTTP/2.0 2 POST 15" "$got"
+
+if [ $failed -ne 0 ]; then
+  echo "h2: $failed check(s) failed; server log:"; tail -20 "$tmp/server.log"
+  exit 1
+fi
+echo "h2: all checks passed"

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Third-party WebSocket clients against `portico serve` (tests/python/wsapps.py):
+#   - Debian's /usr/bin/python3 with python3-websockets (py_client.py)
+#   - node with the npm `ws` package (node_client.js), installed here from
+#     package-lock.json with `npm ci` when node_modules is missing
+# Each does an echo of text and binary (1 MiB too), without and with
+# permessage-deflate, a ping, and a clean close. A client that cannot run
+# gets a SKIP line. Ends with "N passed, N failed, N skipped"; exits non-zero
+# on any failure.
+#
+# The library: PORTICO_LIBRARY, or the checkout's build/libportico.so.
+set -u
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+CHECKOUT="$(cd "$HERE/../.." && pwd)"
+SYSTEM_PYTHON=/usr/bin/python3
+SERVER_PYTHON="${PYTHON:-$SYSTEM_PYTHON}"
+
+if [ -z "${PORTICO_LIBRARY:-}" ]; then
+    export PORTICO_LIBRARY="$CHECKOUT/build/libportico.so"
+fi
+if [ ! -e "$PORTICO_LIBRARY" ]; then
+    echo "run.sh: no library at $PORTICO_LIBRARY: run 'make' first" >&2
+    exit 2
+fi
+
+passed=0
+failed=0
+skipped=0
+log="$(mktemp)"
+server_pid=""
+cleanup() {
+    if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+        kill -TERM "$server_pid" 2>/dev/null
+        for _ in $(seq 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$server_pid" 2>/dev/null
+    fi
+    rm -f "$log"
+}
+trap cleanup EXIT
+
+PYTHONPATH="$CHECKOUT/bindings/python:$CHECKOUT/tests/python" \
+    "$SERVER_PYTHON" -m portico serve wsapps:app --bind 127.0.0.1:0 --threads 4 >"$log" 2>&1 &
+server_pid=$!
+port=""
+for _ in $(seq 200); do
+    port="$(sed -n 's/^portico: serving .* on http:\/\/127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$log")"
+    [ -n "$port" ] && break
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.05
+done
+if [ -z "$port" ]; then
+    echo "run.sh: the server did not start:" >&2
+    cat "$log" >&2
+    exit 1
+fi
+echo "portico serve wsapps:app on 127.0.0.1:$port"
+
+# count OUTPUT: add its PASS and FAIL lines to the totals.
+count() {
+    local out="$1"
+    printf '%s\n' "$out"
+    passed=$((passed + $(printf '%s\n' "$out" | grep -c '^PASS: ')))
+    failed=$((failed + $(printf '%s\n' "$out" | grep -c '^FAIL: ')))
+}
+
+# python3-websockets
+if "$SYSTEM_PYTHON" -c 'import websockets' 2>/dev/null; then
+    out="$(timeout 120 "$SYSTEM_PYTHON" "$HERE/py_client.py" "$port" 2>&1)"
+    status=$?
+    count "$out"
+    if [ "$status" -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL: '; then
+        echo "FAIL: python websockets client exited $status"
+        failed=$((failed + 1))
+    fi
+else
+    echo "SKIP: python3-websockets is not importable by $SYSTEM_PYTHON (apt-get install python3-websockets)"
+    skipped=$((skipped + 1))
+fi
+
+# node + ws
+if ! command -v node >/dev/null 2>&1; then
+    echo "SKIP: node is not installed"
+    skipped=$((skipped + 1))
+else
+    if [ ! -d "$HERE/node_modules/ws" ] && command -v npm >/dev/null 2>&1; then
+        (cd "$HERE" && timeout 300 npm ci --no-audit --no-fund >/dev/null 2>&1) \
+            || echo "run.sh: npm ci failed"
+    fi
+    if [ -d "$HERE/node_modules/ws" ]; then
+        out="$(cd "$HERE" && timeout 120 node node_client.js "$port" 2>&1)"
+        status=$?
+        count "$out"
+        if [ "$status" -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL: '; then
+            echo "FAIL: node ws client exited $status"
+            failed=$((failed + 1))
+        fi
+    else
+        echo "SKIP: the npm ws package is not installed in $HERE/node_modules (npm ci)"
+        skipped=$((skipped + 1))
+    fi
+fi
+
+kill -TERM "$server_pid"
+for _ in $(seq 100); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+if wait "$server_pid"; then
+    echo "PASS: the server exited 0 on SIGTERM"
+    passed=$((passed + 1))
+else
+    echo "FAIL: the server did not exit 0 on SIGTERM; its output:"
+    cat "$log"
+    failed=$((failed + 1))
+fi
+server_pid=""
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
