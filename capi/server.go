@@ -166,7 +166,24 @@ func portico_server_free(h C.uintptr_t) (rc C.int) {
 		return errInvalid
 	}
 	cgo.Handle(h).Delete()
-	s.Shutdown()
+	s.Close()
 	stopProfile()
 	return errOK
+}
+
+//export portico_server_fd
+func portico_server_fd(h C.uintptr_t) (rc C.int) {
+	if forked() {
+		return errForked
+	}
+	defer recoverTo(&rc)
+	s := serverFrom(h)
+	if s == nil {
+		return errInvalid
+	}
+	fd, err := s.ReadyFD()
+	if err != nil {
+		return errIO
+	}
+	return C.int(fd)
 }

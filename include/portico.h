@@ -142,6 +142,15 @@ int portico_server_last_error(portico_server *srv, char *buf, size_t cap);
  *   order received. A Unix-socket peer has an empty address and port 0. */
 int64_t portico_server_next(portico_server *srv, int timeout_ms, uint8_t *buf, size_t cap);
 
+/* The server's readiness descriptor (an eventfd; made on first call, owned
+ * by the server, closed by portico_server_free). It becomes readable when a
+ * request is queued after portico_server_next with TIMEOUT_MS 0 found none,
+ * and when a shutdown completes; read 8 bytes to clear it. A host then waits
+ * in its own loop (select, epoll, asyncio) and calls portico_server_next
+ * with 0 again, which is cheaper than blocking inside the library. Returns
+ * the descriptor or an error. Any thread. */
+int portico_server_fd(portico_server *srv);
+
 /* Stop accepting, close idle connections, let in-flight requests finish for
  * up to graceful_timeout_ms, then close the rest. Blocks until done. After
  * it, portico_server_next returns PORTICO_ERR_CLOSED once the queue is empty.

@@ -42,7 +42,8 @@ type Server struct {
 	closed   chan struct{} // closed when Shutdown has finished
 	shutOnce sync.Once
 
-	date dateCache
+	date  dateCache
+	ready readyFD
 }
 
 // New makes a server; it accepts nothing until Listen.
@@ -165,6 +166,7 @@ func (s *Server) forget(c *conn) {
 func (s *Server) enqueue(ex *Exchange) bool {
 	select {
 	case s.queue <- ex:
+		s.ready.wake()
 		return true
 	case <-s.kill:
 		return false
@@ -216,6 +218,17 @@ func (s *Server) wait(timeout time.Duration) *Exchange {
 	default:
 	}
 	if timeout == 0 {
+		if s.ready.fd.Load() > 0 {
+			// The host may wait on the descriptor now; a request queued
+			// after this store wakes it, one queued before is taken here.
+			s.ready.sleeping.Store(true)
+			select {
+			case ex := <-s.queue:
+				s.ready.sleeping.Store(false)
+				return ex
+			default:
+			}
+		}
 		return nil
 	}
 	var expired <-chan time.Time
@@ -240,6 +253,17 @@ func (s *Server) wait(timeout time.Duration) *Exchange {
 		}
 	}
 }
+
+// Close shuts the server down (if not yet) and releases its descriptor.
+func (s *Server) Close() {
+	s.Shutdown()
+	s.ready.close()
+}
+
+// ReadyFD returns the readiness descriptor (made on first use): it becomes
+// readable when a request arrives after Next(0) found none, and at the end
+// of Shutdown. Reading it (8 bytes) clears it.
+func (s *Server) ReadyFD() (int, error) { return s.ready.get() }
 
 // Shutdown stops accepting, closes idle connections, lets requests in flight
 // finish for up to GracefulTimeout and then closes what is left. It blocks
@@ -289,4 +313,5 @@ func (s *Server) shutdown() {
 		close(s.kill)
 	}
 	close(s.closed)
+	s.ready.signal() // a host waiting on the descriptor sees the end
 }

@@ -41,6 +41,7 @@ SIGNATURES = {
     'portico_server_last_error': (_c_int, [_c_void_p, _c_void_p, _c_size_t]),
     'portico_server_next': (_c_int64, [_c_void_p, _c_int, _c_void_p, _c_size_t]),
     'portico_server_shutdown': (_c_int, [_c_void_p]),
+    'portico_server_fd': (_c_int, [_c_void_p]),
     'portico_server_free': (_c_int, [_c_void_p]),
     'portico_request_read': (_c_int64, [_c_uint64, _c_void_p, _c_size_t, _c_int]),
     'portico_request_respond': (_c_int, [_c_uint64, _c_char_p, _c_size_t,

@@ -2,8 +2,12 @@
 host pulls requests), and Request, one parsed request record."""
 
 import ctypes
+import errno
+import os
+import select
 import struct
 import threading
+import time
 
 from . import _lib
 from ._compat import native_from_latin1
@@ -105,6 +109,10 @@ class Server(object):
             raise _lib.error(ERR_INVALID, 'portico_server_new failed')
         self._handle = handle
         self._next = lib.portico_server_next
+        # Waiting happens on the readiness descriptor, in the kernel, rather
+        # than inside the library: a thread blocked in a cgo call costs the
+        # Go scheduler a hand-off at every wake-up (about 6% of throughput).
+        self._ready_fd = lib.portico_server_fd(handle)
         head = int(options.get('max_head_size', DEFAULT_MAX_HEAD_SIZE))
         prefetch = int(options.get('prefetch_size', DEFAULT_PREFETCH_SIZE))
         self.record_capacity = head + prefetch + RECORD_SLACK
@@ -149,12 +157,20 @@ class Server(object):
             buf = self._buffers.record
         except AttributeError:
             buf = self._buffers.record = _RecordBuffer(self.record_capacity)
+        deadline = None
+        wait_in_library = self._ready_fd < 0
         while True:
-            n = self._next(self._handle, timeout_ms, buf.array, buf.capacity)
+            n = self._next(self._handle, timeout_ms if wait_in_library else 0, buf.array, buf.capacity)
             if n >= 0:
                 return parse_record(_string_at(buf.address, n))
             if n == ERR_DONE:
-                return None
+                if timeout_ms == 0 or wait_in_library:
+                    return None
+                if deadline is None:
+                    deadline = None if timeout_ms < 0 else time.time() + timeout_ms / 1000.0
+                if not self._wait_ready(deadline):
+                    return None
+                continue
             if n == ERR_CLOSED:
                 raise ServerClosed(ERR_CLOSED, 'the server is shut down')
             if n == ERR_BUFFER:  # only with a head near the limit: grow and retry
@@ -162,6 +178,29 @@ class Server(object):
                 continue
             self._require_open()
             raise _lib.error(n, 'portico_server_next')
+
+    def _wait_ready(self, deadline):
+        """Wait until the readiness descriptor fires or DEADLINE passes (None:
+        forever); False on timeout."""
+        fd = self._ready_fd
+        while True:
+            left = None if deadline is None else deadline - time.time()
+            if left is not None and left <= 0:
+                return False
+            try:
+                readable = select.select([fd], [], [], left)[0]
+            except (OSError, select.error) as exc:  # EINTR on 2.7 and 3.4
+                if exc.args[0] == errno.EINTR:
+                    continue
+                raise
+            if not readable:
+                return False
+            try:
+                os.read(fd, 8)
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EINTR):
+                    raise
+            return True
 
     def forget_thread_buffer(self):
         """Drop the calling thread's record buffer (head + prefetch, ~132 KiB):
