@@ -9,6 +9,7 @@ import (
 	"golang.org/x/net/http2"
 
 	"github.com/portico-http/portico/core/h2"
+	"github.com/portico-http/portico/core/ws"
 )
 
 // h2conn drives one HTTP/2 connection: its goroutine reads and runs the
@@ -38,13 +39,17 @@ type h2stream struct {
 	reset    bool   // the stream is gone (reset, or the connection ended)
 	readable chan struct{}
 	writable chan struct{}
+
+	ws    *wsSession // RFC 8441: a WebSocket carried in this stream's DATA
+	wsOut []byte     // its frames not yet taken by the send window
 }
 
 func (c *conn) h2Limits() h2.Limits {
 	o := &c.srv.opts
 	return h2.Limits{
-		MaxHeaderListSize: uint32(min(o.MaxHeadSize, 1<<30)),
-		MaxBodySize:       o.MaxBodySize,
+		MaxHeaderListSize:     uint32(min(o.MaxHeadSize, 1<<30)),
+		MaxBodySize:           o.MaxBodySize,
+		EnableConnectProtocol: true, // WebSocket over HTTP/2 (RFC 8441) works end to end
 	}
 }
 
@@ -160,7 +165,10 @@ func (hc *h2conn) process() bool {
 		case h2.DataEvent:
 			hc.data(p.StreamID(), p.Data())
 		case h2.EndStreamEvent:
-			if s := hc.streams[p.StreamID()]; s != nil {
+			if s := hc.streams[p.StreamID()]; s != nil && s.ws != nil {
+				s.ws.feed(nil) // the client ended the stream: the transport is gone
+				hc.flushWS(s)
+			} else if s != nil {
 				s.ended = true
 				if !s.queued {
 					s.ex.bodyDone = true
@@ -170,15 +178,19 @@ func (hc *h2conn) process() bool {
 		case h2.ResetEvent:
 			if s := hc.streams[p.StreamID()]; s != nil {
 				s.gone()
+				if s.ws != nil {
+					s.ws.end(1006, "")
+					s.ws.finished = true
+					delete(hc.streams, s.id)
+				}
 			}
 		case h2.WindowEvent:
-			if id := p.StreamID(); id != 0 {
-				if s := hc.streams[id]; s != nil {
+			for _, s := range hc.streams {
+				if id := p.StreamID(); id == 0 || id == s.id {
 					signal(s.writable)
-				}
-			} else {
-				for _, s := range hc.streams {
-					signal(s.writable)
+					if s.ws != nil {
+						hc.flushWS(s)
+					}
 				}
 			}
 		case h2.GoAwayEvent:
@@ -194,7 +206,24 @@ func (hc *h2conn) process() bool {
 func (hc *h2conn) open(req *h2.Request) {
 	s := &h2stream{hc: hc, id: req.StreamID, head: string(req.Method) == "HEAD",
 		readable: make(chan struct{}, 1), writable: make(chan struct{}, 1)}
-	ex := &Exchange{b: s, head: hc.packHead(req), bodyDone: req.EndStream}
+	var offer *ws.Offer
+	if len(req.Protocol) > 0 {
+		o, herr := ws.CheckOffer(req.Method, h2FieldLookup(req.Fields), true)
+		if string(req.Protocol) != "websocket" {
+			herr = &ws.HandshakeError{Status: 501, Reason: "unknown :protocol"}
+		}
+		if herr != nil {
+			hc.refuse(req.StreamID, herr)
+			return
+		}
+		offer = &o
+		// The app sees the same request as over HTTP/1.1 (RFC 8441 5).
+		req.Method = []byte("GET")
+	}
+	ex := &Exchange{b: s, head: hc.packHead(req), bodyDone: req.EndStream, offer: offer}
+	if offer != nil {
+		ex.flags |= reqWebSocket
+	}
 	s.ex, s.ended = ex, req.EndStream
 	hc.streams[req.StreamID] = s
 	exchanges.add(ex)
@@ -203,6 +232,13 @@ func (hc *h2conn) open(req *h2.Request) {
 
 func (hc *h2conn) data(id uint32, d []byte) {
 	s := hc.streams[id]
+	if s != nil && s.ws != nil {
+		// WebSocket frames; the session's inbox bounds what waits for the
+		// app, the message limit bounds each message.
+		s.ws.feed(d)
+		hc.p.Consumed(id, len(d))
+		return
+	}
 	if s == nil || s.reset {
 		// The host is done with the stream: give the window back at once.
 		hc.p.Consumed(id, len(d))
@@ -254,6 +290,9 @@ func (hc *h2conn) resetAll() {
 	hc.dead = true
 	for _, s := range hc.streams {
 		s.gone()
+		if s.ws != nil {
+			s.ws.end(1006, "")
+		}
 	}
 }
 
@@ -303,6 +342,12 @@ func (hc *h2conn) writer(done chan struct{}) {
 // beginDrain: GOAWAY now; streams in flight finish.
 func (hc *h2conn) beginDrain() {
 	hc.p.GoAway(http2.ErrCodeNo, nil)
+	for _, s := range hc.streams {
+		if s.ws != nil {
+			s.ws.close(1001, "server shutting down")
+			s.wsClosing()
+		}
+	}
 	hc.c.wakeUp()
 	if len(hc.streams) == 0 {
 		hc.c.dl.forceRead(hc.c.nc, time.Unix(1, 0))
@@ -509,6 +554,9 @@ func (s *h2stream) abort(ex *Exchange, status int) error {
 // release forgets the stream (under mu): DATA still arriving for it is
 // acknowledged at once so it does not hold the connection window.
 func (s *h2stream) release(ex *Exchange) {
+	if s.ws != nil {
+		return // the stream carries the WebSocket on
+	}
 	if len(s.body) > 0 {
 		s.hc.p.Consumed(s.id, len(s.body))
 		s.body = nil
@@ -516,12 +564,122 @@ func (s *h2stream) release(ex *Exchange) {
 	delete(s.hc.streams, s.id)
 }
 
+// acceptWebSocket answers the extended CONNECT with 200 (RFC 8441 5); from
+// then on the stream's DATA carries the WebSocket's frames.
 func (s *h2stream) acceptWebSocket(ex *Exchange, subprotocol string, extra []byte) error {
-	return ErrState // WebSocket over HTTP/2 (RFC 8441) is not offered yet
+	hc := s.hc
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	if ex.offer == nil || ex.started || ex.finished {
+		return ErrState
+	}
+	if hc.c.srv.draining.Load() {
+		return ErrClosed
+	}
+	if s.reset {
+		ex.finish()
+		return ErrIO
+	}
+	neg, err := ws.Negotiate(*ex.offer, subprotocol, true)
+	if err != nil {
+		return ErrHeader
+	}
+	fs := []h2.Field{{Name: []byte("date"), Value: hc.c.srv.date.get()}}
+	if neg.Subprotocol != "" {
+		fs = append(fs, h2.Field{Name: []byte("sec-websocket-protocol"), Value: []byte(neg.Subprotocol)})
+	}
+	if neg.ResponseExtensions != "" {
+		fs = append(fs, h2.Field{Name: []byte("sec-websocket-extensions"), Value: []byte(neg.ResponseExtensions)})
+	}
+	for rest := extra; len(rest) > 0; {
+		var name, value []byte
+		name, rest, _ = bytes.Cut(rest, []byte{0})
+		value, rest, _ = bytes.Cut(rest, []byte{0})
+		fs = append(fs, h2.Field{Name: bytes.Clone(name), Value: bytes.Clone(value)})
+	}
+	if err := hc.p.Respond(s.id, 200, fs, false); err != nil {
+		return ErrHeader
+	}
+	ex.started = true
+	s.ws = newWSSession(neg, hc.c.srv.opts.WSMaxMessage, func() { hc.flushWS(s) })
+	ex.ws = s.ws
+	ex.finish()
+	hc.c.wakeUp()
+	return nil
 }
 
-func (s *h2stream) waitDrained(pending func() int) {}
-func (s *h2stream) wsClosing()                     {}
+// flushWS moves the session's frames into DATA as far as the send windows
+// allow, and ends the stream once the session is over (under mu).
+func (hc *h2conn) flushWS(s *h2stream) {
+	if s.reset {
+		return
+	}
+	s.wsOut = s.ws.takeOutput(s.wsOut)
+	end := s.ws.finished
+	n, err := hc.p.SendData(s.id, s.wsOut, end)
+	if err != nil {
+		s.gone()
+		return
+	}
+	s.wsOut = s.wsOut[:copy(s.wsOut, s.wsOut[n:])]
+	if end && len(s.wsOut) == 0 {
+		delete(hc.streams, s.id)
+	}
+	hc.c.wakeUp()
+	signal(hc.c.flushed)
+}
+
+func (s *h2stream) waitDrained(pending func() int) {
+	hc := s.hc
+	for len(s.wsOut) > outHighWater && !s.reset && !hc.dead {
+		hc.mu.Unlock()
+		select {
+		case <-s.writable:
+		case <-hc.c.srv.kill:
+		}
+		hc.mu.Lock()
+	}
+}
+
+// wsClosing resets the stream if the client does not answer our close.
+func (s *h2stream) wsClosing() {
+	time.AfterFunc(closeWait, func() {
+		s.hc.mu.Lock()
+		defer s.hc.mu.Unlock()
+		if s.ws != nil && !s.ws.finished && !s.reset {
+			s.hc.p.Reset(s.id, http2.ErrCodeCancel)
+			s.ws.end(1006, "")
+			s.ws.finished = true
+			s.gone()
+			delete(s.hc.streams, s.id)
+			s.hc.c.wakeUp()
+		}
+	})
+}
+
+// refuse answers a broken extended CONNECT itself (under mu).
+func (hc *h2conn) refuse(id uint32, herr *ws.HandshakeError) {
+	fs := []h2.Field{{Name: []byte("content-type"), Value: []byte("text/plain")}}
+	for _, f := range herr.Fields {
+		fs = append(fs, h2.Field{Name: []byte(f[0]), Value: []byte(f[1])})
+	}
+	body := []byte(herr.Reason + "\n")
+	if hc.p.Respond(id, herr.Status, fs, false) == nil {
+		hc.p.SendData(id, body, true)
+	}
+}
+
+func h2FieldLookup(fs []h2.Field) func(string) [][]byte {
+	return func(name string) [][]byte {
+		var vs [][]byte
+		for _, f := range fs {
+			if string(f.Name) == name {
+				vs = append(vs, f.Value)
+			}
+		}
+		return vs
+	}
+}
 
 // h2Upgrade is an "Upgrade: h2c" request switching to HTTP/2.
 type h2Upgrade struct {

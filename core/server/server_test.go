@@ -83,7 +83,7 @@ func (p *pulled) readAll(t *testing.T) []byte {
 	}
 	buf := make([]byte, 7000)
 	for {
-		n, err := p.ex.Read(buf, time.Second)
+		n, err := p.ex.Read(buf, 10*time.Second)
 		if err != nil {
 			t.Fatalf("Read: %v", err)
 		}

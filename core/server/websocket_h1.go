@@ -158,11 +158,15 @@ func (c *conn) wsWriter(s *wsSession, done chan struct{}) {
 	defer close(done)
 	defer c.nc.Close() // also ends the reader's blocked Read
 	var buf []byte
-	for {
-		select {
-		case <-c.wake:
-		case <-c.srv.kill:
-			return
+	for first := true; ; first = false {
+		// The first pass does not wait: the app may have sent before this
+		// goroutine started, and its wake-up went to the HTTP/1.1 loop.
+		if !first {
+			select {
+			case <-c.wake:
+			case <-c.srv.kill:
+				return
+			}
 		}
 		c.mu.Lock()
 		buf = s.takeOutput(buf[:0])

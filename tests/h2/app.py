@@ -4,6 +4,13 @@ answers with the protocol it saw and what it read."""
 
 
 def app(environ, start_response):
+    handshake = environ['gateway.extensions'].get('websocket')
+    if handshake is not None:
+        # Echo each message back with the protocol that carries it.
+        ws = handshake.accept()
+        for message in ws:
+            ws.send('%s %s' % (environ['SERVER_PROTOCOL'], message))
+        return []
     body = environ['wsgi.input'].read()
     if environ['PATH_INFO'] == '/big':
         out = b'x' * (1 << 20)

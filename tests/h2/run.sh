@@ -100,6 +100,11 @@ JSEOF
 )
 expect "node http2 module" "HTTP/2.0 2 POST 15" "$got"
 
+expect "node http2 WebSocket (RFC 8441, h2c)" "HTTP/2.0 hello over h2" \
+  "$(node ws_h2_client.js "http://127.0.0.1:$port")"
+expect "node http2 WebSocket (RFC 8441, TLS)" "HTTP/2.0 hello over h2" \
+  "$(node ws_h2_client.js "https://127.0.0.1:$tport")"
+
 if [ $failed -ne 0 ]; then
   echo "h2: $failed check(s) failed; server log:"; tail -20 "$tmp/server.log"
   exit 1
