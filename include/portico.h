@@ -57,6 +57,10 @@ enum portico_error {
 #define PORTICO_REQ_CHUNKED 2       /* the body length is unknown (chunked) */
 #define PORTICO_REQ_EXPECT_CONTINUE 4 /* the client sent Expect: 100-continue */
 #define PORTICO_REQ_WEBSOCKET 8     /* a valid WebSocket opening handshake */
+#define PORTICO_REQ_PUSH 16         /* HTTP/2 and the client allows server push */
+#define PORTICO_REQ_TRAILERS 32     /* response trailers reach this client (HTTP/2,
+                                       or HTTP/1.1 with TE: trailers) */
+#define PORTICO_REQ_PUSHED 64       /* this request was made by portico_request_push */
 
 /* WebSocket message kinds (portico_ws_recv, portico_ws_send). */
 #define PORTICO_WS_TEXT 1   /* UTF-8 text */
@@ -189,6 +193,34 @@ int portico_request_respond(uint64_t req, const uint8_t *head, size_t head_len,
  * slower than the app. Returns PORTICO_OK or an error; after an error the
  * request is finished. */
 int portico_request_write(uint64_t req, const uint8_t *data, size_t len, int flags);
+
+/* Send 103 Early Hints with FIELDS (NUL-separated name and value pairs)
+ * before the response; several calls are fine. HTTP/1.0 clients get nothing
+ * (and PORTICO_OK). Returns PORTICO_ERR_STATE after portico_request_respond,
+ * PORTICO_ERR_HEADER for a bad field. */
+int portico_request_early_hints(uint64_t req, const uint8_t *fields, size_t fields_len);
+
+/* Set response trailers (NUL-separated name and value pairs), sent when the
+ * response ends: as a HEADERS frame on HTTP/2, after the last chunk on
+ * HTTP/1.1. Only where the record has PORTICO_REQ_TRAILERS, before the end
+ * of the response; a later call replaces the fields. Returns PORTICO_OK,
+ * PORTICO_ERR_STATE or PORTICO_ERR_HEADER. */
+int portico_request_set_trailers(uint64_t req, const uint8_t *fields, size_t fields_len);
+
+/* Copy the request's trailers (NUL-separated name and value pairs) into
+ * BUF once the body has been read to its end. Returns their length (0:
+ * none), PORTICO_ERR_STATE if the body is not finished, PORTICO_ERR_BUFFER
+ * if CAP is too small. */
+int64_t portico_request_trailers(uint64_t req, uint8_t *buf, size_t cap);
+
+/* Push a response (HTTP/2 server push) related to REQ, which must have
+ * PORTICO_REQ_PUSH and not be finished. HEAD is NUL-separated: the path
+ * (with any query), then name and value pairs of request fields (method
+ * GET, the scheme and authority of REQ). The promised request then arrives
+ * through portico_server_next like any other, flagged PORTICO_REQ_PUSHED,
+ * and is answered the same way. Returns PORTICO_OK, PORTICO_ERR_STATE
+ * (push not allowed now) or PORTICO_ERR_HEADER. */
+int portico_request_push(uint64_t req, const uint8_t *head, size_t head_len);
 
 /* Give up on a request: if nothing was sent, answer STATUS (e.g. 500, 503)
  * with an empty body; otherwise close the connection, since the response

@@ -295,6 +295,9 @@ func (c *conn) dispatch() *Exchange {
 	if req.Chunked {
 		ex.flags |= reqChunked
 	}
+	if req.Minor >= 1 && teTrailers(req.Fields) {
+		ex.flags |= reqTrailers
+	}
 	if req.Expect100 {
 		ex.flags |= reqExpectContinue
 	}
@@ -307,6 +310,17 @@ func (c *conn) dispatch() *Exchange {
 		return nil
 	}
 	return ex
+}
+
+// teTrailers reports "TE: trailers": the client takes trailers in a
+// chunked response (RFC 9110 10.1.4).
+func teTrailers(fs []h1.Field) bool {
+	for _, f := range fs {
+		if bytes.EqualFold(f.Name, []byte("te")) && hasToken(f.Value, "trailers") {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *conn) packHead(req *h1.Request) []byte {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/binary"
 	"time"
 
@@ -14,6 +15,9 @@ const (
 	reqChunked        = 2
 	reqExpectContinue = 4
 	reqWebSocket      = 8
+	reqPush           = 16
+	reqTrailers       = 32
+	reqPushed         = 64
 )
 
 // recordHeader is the fixed part of a record: id, flags, head length.
@@ -29,6 +33,8 @@ type backend interface {
 	abort(ex *Exchange, status int) error
 	acceptWebSocket(ex *Exchange, subprotocol string, extra []byte) error
 	release(ex *Exchange) // the HTTP part is over
+	earlyHints(ex *Exchange, fields []h1.Field) error
+	push(ex *Exchange, path []byte, fields []h1.Field) error
 	// For a WebSocket session carried by this transport:
 	lock()
 	unlock()
@@ -47,8 +53,10 @@ type Exchange struct {
 	pending   []byte // body bytes received but not yet given to the host
 	bodyDone  bool   // the whole body has been received
 	expect100 bool
-	bodyErr   *h1.Error // the body broke off with this error
-	trailers  []h1.Field
+	bodyErr   *h1.Error  // the body broke off with this error
+	trailers  []h1.Field // the request's trailers, once the body is done
+
+	respTrailers []h1.Field // set by the host; sent when the response ends
 
 	started  bool // response head formatted
 	finished bool // the HTTP part is over (a WebSocket may go on under the id)
@@ -117,4 +125,85 @@ func (ex *Exchange) finish() {
 	if ex.ws == nil {
 		exchanges.remove(ex.id)
 	}
+}
+
+// parsePairs splits NUL-separated name and value pairs, copying them.
+func parsePairs(b []byte) ([]h1.Field, error) {
+	var fs []h1.Field
+	for rest := b; len(rest) > 0; {
+		var name, value []byte
+		var ok bool
+		name, rest, ok = bytes.Cut(rest, []byte{0})
+		if !ok || len(name) == 0 {
+			return nil, ErrHeader
+		}
+		value, rest, _ = bytes.Cut(rest, []byte{0})
+		fs = append(fs, h1.Field{Name: bytes.Clone(name), Value: bytes.Clone(value)})
+	}
+	return fs, nil
+}
+
+// EarlyHints sends 103 Early Hints with fields (NUL-separated pairs).
+func (ex *Exchange) EarlyHints(fields []byte) error {
+	fs, err := parsePairs(fields)
+	if err != nil {
+		return err
+	}
+	return ex.b.earlyHints(ex, fs)
+}
+
+// SetTrailers sets the response trailers (NUL-separated pairs), sent when
+// the response ends.
+func (ex *Exchange) SetTrailers(fields []byte) error {
+	fs, err := parsePairs(fields)
+	if err != nil {
+		return err
+	}
+	for _, f := range fs {
+		if bytes.ContainsAny(f.Value, "\r\n\x00") {
+			return ErrHeader
+		}
+	}
+	ex.b.lock()
+	defer ex.b.unlock()
+	if ex.flags&reqTrailers == 0 || ex.finished {
+		return ErrState
+	}
+	ex.respTrailers = fs
+	return nil
+}
+
+// Trailers copies the request's trailers (NUL-separated pairs) into dst once
+// the body has been read to its end.
+func (ex *Exchange) Trailers(dst []byte) (int, error) {
+	ex.b.lock()
+	defer ex.b.unlock()
+	if !ex.bodyDone || len(ex.pending) > 0 {
+		return 0, ErrState
+	}
+	var b []byte
+	for _, f := range ex.trailers {
+		if len(b) > 0 {
+			b = append(b, 0)
+		}
+		b = append(append(append(b, f.Name...), 0), f.Value...)
+	}
+	if len(b) > len(dst) {
+		return len(b), ErrBuffer
+	}
+	return copy(dst, b), nil
+}
+
+// Push promises a GET of head's path (then NUL-separated request fields)
+// and queues it as a request of its own.
+func (ex *Exchange) Push(head []byte) error {
+	path, rest, _ := bytes.Cut(head, []byte{0})
+	if len(path) == 0 || path[0] != '/' {
+		return ErrHeader
+	}
+	fs, err := parsePairs(rest)
+	if err != nil {
+		return err
+	}
+	return ex.b.push(ex, bytes.Clone(path), fs)
 }

@@ -161,8 +161,13 @@ func (c *conn) respond(ex *Exchange, head, body []byte, end bool) error {
 	if c.srv.opts.ServerHeader != "" {
 		resp.Server = []byte(c.srv.opts.ServerHeader)
 	}
-	resp.Body, resp.End = body, end
+	// With trailers the body must be chunked: no Content-Length from End.
+	withTrailers := end && len(ex.respTrailers) > 0
+	resp.Body, resp.End = body, end && !withTrailers
 	out, err := c.p.WriteResponse(c.out, &resp)
+	if err == nil && withTrailers {
+		out, err = c.p.EndResponse(out, ex.respTrailers)
+	}
 	if err != nil {
 		if err == h1.ErrState {
 			return ErrState
@@ -227,7 +232,7 @@ func (c *conn) write(ex *Exchange, data []byte, end bool) error {
 	}
 	out, err := c.p.WriteBody(c.out, data)
 	if err == nil && end {
-		out, err = c.p.EndResponse(out, nil)
+		out, err = c.p.EndResponse(out, ex.respTrailers)
 	}
 	if err != nil {
 		// More bytes than the declared Content-Length: the response
@@ -282,3 +287,22 @@ func (c *conn) release(ex *Exchange) { c.exDone = true }
 
 func (c *conn) lock()   { c.mu.Lock() }
 func (c *conn) unlock() { c.mu.Unlock() }
+
+// earlyHints writes a 103 before the response (nothing for HTTP/1.0).
+func (c *conn) earlyHints(ex *Exchange, fields []h1.Field) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ex.started || ex.finished {
+		return ErrState
+	}
+	out, err := c.p.WriteInformational(c.out, 103, fields)
+	if err != nil {
+		return ErrHeader
+	}
+	c.out = out
+	c.wakeUp()
+	return nil
+}
+
+// push: HTTP/1.x has no server push.
+func (c *conn) push(ex *Exchange, path []byte, fields []h1.Field) error { return ErrState }

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/net/http2"
 
+	"github.com/portico-http/portico/core/h1"
 	"github.com/portico-http/portico/core/h2"
 	"github.com/portico-http/portico/core/ws"
 )
@@ -39,6 +40,8 @@ type h2stream struct {
 	reset    bool   // the stream is gone (reset, or the connection ended)
 	readable chan struct{}
 	writable chan struct{}
+
+	scheme, authority []byte // of the request, for pushes it makes
 
 	ws    *wsSession // RFC 8441: a WebSocket carried in this stream's DATA
 	wsOut []byte     // its frames not yet taken by the send window
@@ -173,6 +176,9 @@ func (hc *h2conn) process() bool {
 				if !s.queued {
 					s.ex.bodyDone = true
 				}
+				for _, f := range p.Trailers() {
+					s.ex.trailers = append(s.ex.trailers, h1.Field{Name: bytes.Clone(f.Name), Value: bytes.Clone(f.Value)})
+				}
 				signal(s.readable)
 			}
 		case h2.ResetEvent:
@@ -220,10 +226,14 @@ func (hc *h2conn) open(req *h2.Request) {
 		// The app sees the same request as over HTTP/1.1 (RFC 8441 5).
 		req.Method = []byte("GET")
 	}
-	ex := &Exchange{b: s, head: hc.packHead(req), bodyDone: req.EndStream, offer: offer}
+	ex := &Exchange{b: s, head: hc.packHead(req), bodyDone: req.EndStream, offer: offer, flags: reqTrailers}
 	if offer != nil {
 		ex.flags |= reqWebSocket
 	}
+	if hc.p.PushEnabled() {
+		ex.flags |= reqPush
+	}
+	s.scheme, s.authority = bytes.Clone(req.Scheme), bytes.Clone(req.Authority)
 	s.ex, s.ended = ex, req.EndStream
 	hc.streams[req.StreamID] = s
 	exchanges.add(ex)
@@ -383,6 +393,7 @@ func (s *h2stream) read(ex *Exchange, dst []byte, timeout time.Duration) (int, e
 			return n, nil
 		}
 		if s.ended {
+			ex.bodyDone = true
 			return 0, nil
 		}
 		if s.reset {
@@ -424,7 +435,8 @@ func (s *h2stream) respond(ex *Exchange, head, body []byte, end bool) error {
 	} else if end && !hasH2Field(fs, "content-length") && status != 204 && status != 304 {
 		fs = append(fs, h2.Field{Name: []byte("content-length"), Value: strconv.AppendInt(nil, int64(len(body)), 10)})
 	}
-	if err := hc.p.Respond(s.id, status, fs, end && len(body) == 0); err != nil {
+	trailersLater := end && len(ex.respTrailers) > 0
+	if err := hc.p.Respond(s.id, status, fs, end && len(body) == 0 && !trailersLater); err != nil {
 		if err == h2.ErrHeader {
 			return ErrHeader
 		}
@@ -433,7 +445,7 @@ func (s *h2stream) respond(ex *Exchange, head, body []byte, end bool) error {
 	}
 	ex.started = true
 	hc.c.wakeUp()
-	if len(body) > 0 {
+	if len(body) > 0 || trailersLater {
 		return s.send(ex, body, end)
 	}
 	if end {
@@ -484,8 +496,9 @@ func (s *h2stream) send(ex *Exchange, data []byte, end bool) error {
 	if s.head {
 		data = data[:0]
 	}
+	trailers := end && len(ex.respTrailers) > 0
 	for {
-		n, err := hc.p.SendData(s.id, data, end)
+		n, err := hc.p.SendData(s.id, data, end && !trailers)
 		if err != nil {
 			ex.finish()
 			return ErrIO
@@ -495,8 +508,15 @@ func (s *h2stream) send(ex *Exchange, data []byte, end bool) error {
 			hc.c.wakeUp()
 		}
 		if len(data) == 0 {
+			if trailers {
+				err = hc.p.SendTrailers(s.id, h2Fields(ex.respTrailers))
+				hc.c.wakeUp()
+			}
 			if end {
 				ex.finish()
+			}
+			if err != nil {
+				return ErrHeader
 			}
 			return nil
 		}
@@ -549,6 +569,74 @@ func (s *h2stream) abort(ex *Exchange, status int) error {
 	ex.finish()
 	hc.c.wakeUp()
 	return nil
+}
+
+func h2Fields(fs []h1.Field) []h2.Field {
+	out := make([]h2.Field, len(fs))
+	for i, f := range fs {
+		out[i] = h2.Field{Name: f.Name, Value: f.Value}
+	}
+	return out
+}
+
+// earlyHints sends a 103 on the stream before its response.
+func (s *h2stream) earlyHints(ex *Exchange, fields []h1.Field) error {
+	hc := s.hc
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	if ex.started || ex.finished {
+		return ErrState
+	}
+	if err := hc.p.Informational(s.id, 103, h2Fields(fields)); err != nil {
+		if err == h2.ErrHeader {
+			return ErrHeader
+		}
+		return ErrState
+	}
+	hc.c.wakeUp()
+	return nil
+}
+
+// push promises a GET on the stream (PUSH_PROMISE) and queues the promised
+// request for the host like any other.
+func (s *h2stream) push(ex *Exchange, path []byte, fields []h1.Field) error {
+	hc := s.hc
+	hc.mu.Lock()
+	if ex.finished || s.reset || !hc.p.PushEnabled() {
+		hc.mu.Unlock()
+		return ErrState
+	}
+	fs := h2Fields(fields)
+	id, err := hc.p.Push(s.id, []byte("GET"), s.scheme, s.authority, path, fs)
+	if err != nil {
+		hc.mu.Unlock()
+		if err == h2.ErrHeader {
+			return ErrHeader
+		}
+		return ErrState
+	}
+	req := &h2.Request{StreamID: id, Method: []byte("GET"), Scheme: s.scheme, Authority: s.authority,
+		Path: path, Fields: fs, EndStream: true, ContentLength: -1}
+	hc.open(req)
+	pushed := hc.fresh[len(hc.fresh)-1]
+	hc.fresh = hc.fresh[:len(hc.fresh)-1]
+	pushed.flags = (pushed.flags | reqPushed | reqBodyComplete) &^ reqPush
+	pushed.b.(*h2stream).queued = true
+	hc.c.wakeUp()
+	hc.mu.Unlock()
+	// Never block the app's thread on a full queue: refuse the push.
+	select {
+	case hc.c.srv.queue <- pushed:
+		hc.c.srv.ready.wake()
+		return nil
+	default:
+		hc.mu.Lock()
+		hc.p.Reset(id, http2.ErrCodeRefusedStream)
+		pushed.finish()
+		hc.mu.Unlock()
+		hc.c.wakeUp()
+		return ErrState
+	}
 }
 
 // release forgets the stream (under mu): DATA still arriving for it is
