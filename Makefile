@@ -80,10 +80,20 @@ test-h2: all $(H2SPEC)
 test-websocket: all
 	PORTICO_LIBRARY=$(CURDIR)/$(LIB) bash tests/websocket/run.sh
 
-# The demo: a WSGI app showing the protocol and the gateway extensions.
-run: all
-	@echo "portico demo: http://127.0.0.1:8000 (Ctrl-C stops it)"
-	PYTHONPATH=$(CURDIR)/bindings/python:$(CURDIR) $(PYTHON) -m portico serve demo.app:application --bind 127.0.0.1:8000
+# The demo: a page showing the protocol it came over and its WebSocket's,
+# on plaintext (HTTP/1.1, h2c) and TLS (h2 by ALPN, WebSocket over h2).
+DEMO_CERT := $(BUILD)/demo-cert.pem
+$(DEMO_CERT):
+	@mkdir -p $(BUILD)
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 365 \
+	  -keyout $(BUILD)/demo-key.pem -out $@ -subj /CN=127.0.0.1 \
+	  -addext subjectAltName=IP:127.0.0.1,DNS:localhost 2>/dev/null
+
+run: all $(DEMO_CERT)
+	@echo "portico demo: http://127.0.0.1:8000 and https://127.0.0.1:8443 (self-signed; Ctrl-C stops it)"
+	PYTHONPATH=$(CURDIR)/bindings/python:$(CURDIR) $(PYTHON) -m portico serve demo.app:application \
+	  --bind http://127.0.0.1:8000 --bind https://127.0.0.1:8443 \
+	  --certfile $(DEMO_CERT) --keyfile $(BUILD)/demo-key.pem
 
 bench: all
 	scripts/deps.sh bench

@@ -36,7 +36,10 @@ def configure_logging():
 
 
 def display_url(address, scheme='http'):
-    return address if address.startswith('unix:') else '%s://%s' % (scheme, address)
+    """ADDRESS as a URL: the library names TLS listeners https://HOST:PORT."""
+    if address.startswith('unix:') or '://' in address:
+        return address
+    return '%s://%s' % (scheme, address)
 
 
 class ShutdownRequest(object):
