@@ -97,6 +97,7 @@ run: all $(DEMO_CERT)
 
 bench: all
 	scripts/deps.sh bench
+	go build -o $(BUILD)/tools/h2hello ./bench/go/h2hello
 	bash bench/run.sh $(if $(QUICK),--quick,)
 
 clean:

@@ -1,8 +1,10 @@
-"""Portico against uWSGI and gunicorn: wrk on the same 14-byte WSGI app.
+"""Portico against its peers, side by side, on the same 14-byte answer.
 
-The servers alternate (A B C, A B C, ...) so that drift in this shared VM
-hits them alike; each figure is the median of the runs. Every server is
-started here on a free loopback port and stopped by its PID.
+Scenarios: HTTP/1.1 with wrk (Portico, uWSGI, gunicorn) and HTTP/2 h2c with
+h2load -c10 -m10 (Portico, hypercorn with uvloop, Go net/http + x/net h2c).
+The servers of a scenario alternate (A B C, A B C, ...) so that drift in
+this shared VM hits them alike; each figure is the median of the runs.
+Every server is started here on a free loopback port and stopped by its PID.
 """
 from __future__ import print_function
 
@@ -28,13 +30,30 @@ def free_port():
     return port
 
 
+PY = '/usr/bin/python3'
+
+
+def portico_env():
+    return dict(os.environ, PYTHONPATH=os.path.join(ROOT, 'bindings', 'python'),
+                PORTICO_LIBRARY=os.path.join(ROOT, 'build', 'libportico.so'))
+
+
+def h2_servers(threads):
+    return [
+        ('portico', lambda p: [PY, '-m', 'portico', 'serve', 'wsgi_hello:app',
+                               '--bind', '127.0.0.1:%d' % p, '--threads', str(threads)], portico_env()),
+        ('hypercorn', lambda p: [PY, '-m', 'hypercorn', '-b', '127.0.0.1:%d' % p, '-w', '1', '-k', 'uvloop',
+                                 '--log-level', 'warning', 'asgi_hello:app'], dict(os.environ)),
+        ('go-h2c', lambda p: [os.path.join(ROOT, 'build', 'tools', 'h2hello'), '-addr', '127.0.0.1:%d' % p],
+         dict(os.environ)),
+    ]
+
+
 def servers(threads):
-    py = '/usr/bin/python3'
-    env_portico = dict(os.environ, PYTHONPATH=os.path.join(ROOT, 'bindings', 'python'),
-                       PORTICO_LIBRARY=os.path.join(ROOT, 'build', 'libportico.so'))
+    py = PY
     return [
         ('portico', lambda p: [py, '-m', 'portico', 'serve', 'wsgi_hello:app',
-                               '--bind', '127.0.0.1:%d' % p, '--threads', str(threads)], env_portico),
+                               '--bind', '127.0.0.1:%d' % p, '--threads', str(threads)], portico_env()),
         ('uwsgi', lambda p: ['uwsgi', '--plugin', 'python3', '--http-socket', '127.0.0.1:%d' % p,
                              '--wsgi-file', 'wsgi_hello.py', '--processes', '1', '--master',
                              '--disable-logging'], dict(os.environ)),
@@ -81,6 +100,23 @@ def wrk(port, seconds, conns):
     return float(WRK_RPS.search(out).group(1)), lat.get('50'), lat.get('99'), errors.group(0) if errors else ''
 
 
+H2_RPS = re.compile(r'finished in [\d.]+m?s, ([\d.]+) req/s')
+H2_REQS = re.compile(r'requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored')
+H2_MEAN = re.compile(r'time for request:\s+\S+\s+\S+\s+(\S+)')
+
+
+def h2load(port, seconds, conns=10, streams=10):
+    url = 'http://127.0.0.1:%d/' % port
+    base = ['h2load', '-c', str(conns), '-m', str(streams), '-t', '1']
+    subprocess.run(base + ['-D', '1', url], stdout=subprocess.DEVNULL, check=True)
+    out = subprocess.run(base + ['-D', str(seconds), url], stdout=subprocess.PIPE, check=True,
+                         universal_newlines=True).stdout
+    total, ok, failed, errored = H2_REQS.search(out).groups()
+    mean = H2_MEAN.search(out)
+    errs = '' if failed == errored == '0' else 'failed %s errored %s' % (failed, errored)
+    return float(H2_RPS.search(out).group(1)), mean.group(1) if mean else '?', errs
+
+
 def rss_kb(pid):
     try:
         with open('/proc/%d/status' % pid) as f:
@@ -99,32 +135,62 @@ def main():
     ap.add_argument('--seconds', type=int, default=5)
     ap.add_argument('--conns', type=int, default=50)
     ap.add_argument('--threads', type=int, default=1, help='Portico worker threads')
+    ap.add_argument('--only', help='comma-separated scenarios: h1,h2')
     args = ap.parse_args()
     if args.quick:
         args.runs, args.seconds = 1, 2
+    only = set(args.only.split(',')) if args.only else None
+    if not only or 'h1' in only:
+        run_h1(args)
+    if not only or 'h2' in only:
+        run_h2(args)
+
+
+def alternate(plan, runs, measure, show):
+    """Run each server of PLAN RUNS times, alternating; {name: [result]}."""
     results = {}
-    plan = servers(args.threads)
-    print('HTTP/1.1 hello (14 B), wrk -t1 -c%d -d%ds, %d run(s) each, servers alternating'
-          % (args.conns, args.seconds, args.runs))
-    for run in range(args.runs):
+    for run in range(runs):
         for name, cmd, env in plan:
             port = free_port()
             proc = subprocess.Popen(cmd(port), cwd=BENCH, env=env,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             try:
                 wait_ready(port, proc)
-                rps, p50, p99, errs = wrk(port, args.seconds, args.conns)
-                rss = rss_kb(proc.pid)
+                result = measure(port) + (rss_kb(proc.pid),)
             finally:
                 stop(proc)
-            results.setdefault(name, []).append((rps, p50, p99, rss))
-            print('  run %d %-9s %9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  peak RSS %6.1f MB %s'
-                  % (run + 1, name, rps, p50 or 0, p99 or 0, rss / 1024.0, errs))
+            results.setdefault(name, []).append(result)
+            print('  run %d %-10s %s' % (run + 1, name, show(result)))
             sys.stdout.flush()
+    return results
+
+
+def report(plan, results, peers):
     med = dict((n, statistics.median(r[0] for r in rs)) for n, rs in results.items())
-    print('\nmedian req/s: ' + ', '.join('%s %.0f' % (n, med[n]) for n, _, _ in plan))
-    for peer in ('uwsgi', 'gunicorn'):
+    print('median req/s: ' + ', '.join('%s %.0f' % (n, med[n]) for n, _, _ in plan))
+    for peer in peers:
         print('portico / %s = %.2fx' % (peer, med['portico'] / med[peer]))
+    print('')
+
+
+def run_h1(args):
+    plan = servers(args.threads)
+    print('HTTP/1.1 hello (14 B), wrk -t1 -c%d -d%ds, %d run(s) each, servers alternating'
+          % (args.conns, args.seconds, args.runs))
+    results = alternate(plan, args.runs, lambda port: wrk(port, args.seconds, args.conns),
+                        lambda r: '%9.0f req/s  p50 %6.2f ms  p99 %6.2f ms  peak RSS %6.1f MB %s'
+                        % (r[0], r[1] or 0, r[2] or 0, r[4] / 1024.0, r[3]))
+    report(plan, results, ('uwsgi', 'gunicorn'))
+
+
+def run_h2(args):
+    plan = h2_servers(max(args.threads, 1))
+    print('HTTP/2 h2c hello, h2load -c10 -m10 -t1 -D%d, %d run(s) each, servers alternating'
+          % (args.seconds, args.runs))
+    results = alternate(plan, args.runs, lambda port: h2load(port, args.seconds),
+                        lambda r: '%9.0f req/s  mean %8s  peak RSS %6.1f MB %s'
+                        % (r[0], r[1], r[3] / 1024.0, r[2]))
+    report(plan, results, ('hypercorn', 'go-h2c'))
 
 
 if __name__ == '__main__':
