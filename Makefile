@@ -11,7 +11,7 @@ PYTHON  ?= python3
 GO_SRC  := $(shell find core capi -name '*.go' -o -name '*.c' 2>/dev/null) go.mod
 FUZZTIME ?= 10s
 
-.PHONY: all lib check-header test test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket deps run bench clean
+.PHONY: all lib check-header test test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-browser deps run bench clean
 
 all: lib check-header $(BUILD)/portico.pc
 
@@ -39,7 +39,7 @@ $(BUILD)/portico.pc: scripts/portico.pc.in
 deps:
 	scripts/deps.sh test
 
-test: deps all test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket
+test: deps all test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-browser
 	@echo "make test: all suites passed"
 
 test-go: $(H2SPEC)
@@ -79,6 +79,10 @@ test-h2: all $(H2SPEC)
 
 test-websocket: all
 	PORTICO_LIBRARY=$(CURDIR)/$(LIB) bash tests/websocket/run.sh
+
+# Headless Chromium: the demo page and its WebSocket over HTTP/1.1 and h2.
+test-browser: all
+	PORTICO_LIBRARY=$(CURDIR)/$(LIB) bash tests/browser/run.sh
 
 # The demo: a page showing the protocol it came over and its WebSocket's,
 # on plaintext (HTTP/1.1, h2c) and TLS (h2 by ALPN, WebSocket over h2).
