@@ -100,7 +100,7 @@ func TestH2OverTLSWithALPN(t *testing.T) {
 // than the windows it advertised.
 func TestH2UploadBackpressure(t *testing.T) {
 	h, addr := startServer(t, nil)
-	const size = 16 << 20
+	const size = 50 << 20 // the 50 MB upload of the issue
 	go func() {
 		req, _ := http.NewRequest("POST", "http://"+addr+"/up", io.LimitReader(zeros{}, size))
 		h2cClient().Do(req)
