@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "portico.h"
@@ -162,6 +163,21 @@ int main(void) {
     CHECK(reply && strstr(reply, "hello from C\n") != NULL, "first body missing");
     CHECK(reply && strstr(reply, "Content-Length: 7\r\n") != NULL, "second Content-Length missing");
     CHECK(reply && strstr(reply, "echoed\n") != NULL, "second body missing");
+
+    /* A child forked after the library loaded must get PORTICO_ERR_FORKED
+     * at once instead of hanging in the Go runtime (which does not survive
+     * fork). */
+    pid_t child = fork();
+    if (child == 0) {
+        int bad = 0;
+        bad |= portico_server_address(srv, idx, addr, sizeof addr) != PORTICO_ERR_FORKED;
+        bad |= portico_options_new() != NULL;
+        bad |= portico_server_next(srv, 1000, small, sizeof small) != PORTICO_ERR_FORKED;
+        _exit(bad);
+    }
+    int status = -1;
+    CHECK(child > 0 && waitpid(child, &status, 0) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "forked child did not get PORTICO_ERR_FORKED (status %d)", status);
 
     CHECK(portico_server_shutdown(srv) == PORTICO_OK, "shutdown");
     CHECK(portico_server_next(srv, 100, small, sizeof small) == PORTICO_ERR_CLOSED, "next after shutdown");
