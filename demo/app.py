@@ -1,7 +1,8 @@
 """The Portico demo app (`make run`): a page showing the protocol the request
 came over and the gateway extensions the server offered for it, /echo that
-echoes a POST body, /stream that streams chunks as they are made, and /ws, a
-WebSocket chat that first tells each client which protocol it runs on."""
+echoes a POST body, /stream that streams chunks as they are made (with a
+trailer where the client takes them), and /ws, a WebSocket chat that first
+tells each client which protocol it runs on."""
 
 import json
 import threading
@@ -120,14 +121,23 @@ def echo(environ, start_response):
 
 
 def stream(environ, start_response):
-    start_response('200 OK', [('Content-Type', 'text/plain; charset=utf-8'),
-                              ('X-Content-Type-Options', 'nosniff')])
+    # Where the client takes trailers (HTTP/2, or TE: trailers), the time the
+    # stream took follows the body as a trailer field.
+    set_trailers = environ.get('gateway.extensions', {}).get('http.response.trailers')
+    headers = [('Content-Type', 'text/plain; charset=utf-8'),
+               ('X-Content-Type-Options', 'nosniff')]
+    if set_trailers is not None:
+        headers.append(('Trailer', 'X-Stream-Seconds'))
+    start_response('200 OK', headers)
+    started = time.time()
 
     def chunks():
         for number in range(1, 11):
             yield ('chunk %d of 10, at %.3f\n' % (number, time.time())).encode('ascii')
             if number < 10:
                 time.sleep(0.2)
+        if set_trailers is not None:
+            set_trailers([('X-Stream-Seconds', '%.3f' % (time.time() - started))])
     return chunks()
 
 

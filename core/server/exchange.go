@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"encoding/binary"
+	"strings"
 	"time"
 
 	"github.com/portico-http/portico/core/h1"
@@ -160,7 +161,7 @@ func (ex *Exchange) SetTrailers(fields []byte) error {
 		return err
 	}
 	for _, f := range fs {
-		if bytes.ContainsAny(f.Value, "\r\n\x00") {
+		if !validTrailer(f) {
 			return ErrHeader
 		}
 	}
@@ -206,4 +207,25 @@ func (ex *Exchange) Push(head []byte) error {
 		return err
 	}
 	return ex.b.push(ex, bytes.Clone(path), fs)
+}
+
+// validTrailer accepts a trailer field: a token name, a value without CR, LF
+// or NUL, and nothing that frames, routes or controls the message, which
+// RFC 9110 6.5.1 forbids in trailers.
+func validTrailer(f h1.Field) bool {
+	if len(f.Name) == 0 || bytes.ContainsAny(f.Value, "\r\n\x00") {
+		return false
+	}
+	for _, c := range f.Name {
+		if c <= ' ' || c >= 0x7f || bytes.IndexByte([]byte("\"(),/:;<=>?@[\\]{}"), c) >= 0 {
+			return false
+		}
+	}
+	switch strings.ToLower(string(f.Name)) {
+	case "content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection",
+		"upgrade", "te", "trailer", "host", "content-type", "content-encoding", "content-range",
+		"authorization", "set-cookie", "cache-control", "expect", "max-forwards":
+		return false
+	}
+	return true
 }

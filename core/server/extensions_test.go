@@ -123,3 +123,19 @@ func TestH2PushAndTrailers(t *testing.T) {
 		t.Errorf("promised %d, trailer %q, pushed body %q", promised, trailer, pushedBody)
 	}
 }
+
+func TestTrailersRefuseBadAndFramingFields(t *testing.T) {
+	h, addr := startServer(t, nil)
+	c, _ := dial(t, addr)
+	fmt.Fprint(c, "GET / HTTP/1.1\r\nHost: x\r\nTE: trailers\r\n\r\n")
+	p := h.next()
+	for _, bad := range []string{"Bad Name\x00x", ":status\x00200", "Content-Length\x005", "transfer-encoding\x00chunked", "X-Ok\x00a\rb"} {
+		if err := p.ex.SetTrailers([]byte(bad)); err != ErrHeader {
+			t.Errorf("SetTrailers(%q) = %v, want ErrHeader", bad, err)
+		}
+	}
+	if err := p.ex.SetTrailers([]byte("X-Checksum\x00abc")); err != nil {
+		t.Error(err)
+	}
+	p.ex.Abort(204)
+}

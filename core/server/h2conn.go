@@ -509,7 +509,10 @@ func (s *h2stream) send(ex *Exchange, data []byte, end bool) error {
 		}
 		if len(data) == 0 {
 			if trailers {
-				err = hc.p.SendTrailers(s.id, h2Fields(ex.respTrailers))
+				if err = hc.p.SendTrailers(s.id, h2Fields(ex.respTrailers)); err != nil {
+					// The stream must not stay open without its end.
+					hc.p.Reset(s.id, http2.ErrCodeInternal)
+				}
 				hc.c.wakeUp()
 			}
 			if end {

@@ -105,6 +105,44 @@ expect "node http2 WebSocket (RFC 8441, h2c)" "HTTP/2.0 hello over h2" \
 expect "node http2 WebSocket (RFC 8441, TLS)" "HTTP/2.0 hello over h2" \
   "$(node ws_h2_client.js "https://127.0.0.1:$tport")"
 
+# The gateway extensions over HTTP/2 (app.py: /push, /pushed.css, /trailers,
+# /early, /request-trailers).
+for url in "http://127.0.0.1:$port/push" "https://127.0.0.1:$tport/push"; do
+  out=$(nghttp -nv "$url" 2>&1)
+  if echo "$out" | grep -q 'recv PUSH_PROMISE frame' &&
+     echo "$out" | grep -qE 'recv \(stream_id=[0-9]*[02468]\) :status: 200'; then
+    pass "nghttp server push (${url%%:*})"
+  else
+    fail "nghttp server push (${url%%:*}): $(echo "$out" | grep -E 'PUSH_PROMISE|:status|RST|GOAWAY' | tr '\n' ' ')"
+  fi
+done
+out=$(nghttp -nv "http://127.0.0.1:$port/trailers" 2>&1)
+if echo "$out" | grep -A1 'x-trailer: yes' | grep -q 'recv HEADERS frame .*flags=0x05'; then
+  pass "nghttp response trailers"
+else
+  fail "nghttp response trailers: $(echo "$out" | grep -E 'recv (HEADERS|DATA)|x-trailer' | tr '\n' ' ')"
+fi
+for mode in "--http2-prior-knowledge http://127.0.0.1:$port" "-k --http2 https://127.0.0.1:$tport"; do
+  out=$(curl -sv $mode/early 2>&1)
+  if echo "$out" | grep -q '^< HTTP/2 103' && echo "$out" | grep -q '^< link: </pushed.css>' &&
+     echo "$out" | grep -q '^< HTTP/2 200'; then
+    pass "curl 103 Early Hints over h2 (${mode%% *})"
+  else
+    fail "curl 103 Early Hints over h2 (${mode%% *}): $(echo "$out" | grep '^< ' | tr '\n' ' ')"
+  fi
+done
+if $PY -c 'import h2' 2>/dev/null; then
+  expect "h2 client: request trailers" "HTTP/2.0 14 x-checksum=abc x-count=2" \
+    "$(timeout 20 $PY h2_client.py "$port" request-trailers 2>&1)"
+  expect "h2 client: pushed /pushed.css runs with gateway.pushed" \
+    "push True | /pushed.css 200 /* pushed=True push-offered=False */" \
+    "$(timeout 20 $PY h2_client.py "$port" push 2>&1)"
+  expect "h2 client: SETTINGS_ENABLE_PUSH 0 hides the push extension" "push None" \
+    "$(timeout 20 $PY h2_client.py "$port" no-push 2>&1)"
+else
+  fail "python3-h2 not installed: h2_client.py checks not run"
+fi
+
 if [ $failed -ne 0 ]; then
   echo "h2: $failed check(s) failed; server log:"; tail -20 "$tmp/server.log"
   exit 1

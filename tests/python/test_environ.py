@@ -35,7 +35,9 @@ class EnvironTest(ServerTestCase):
         env = self.environ()
         self.assertEqual(env['gateway.version'], [1, 0])
         self.assertEqual(env['gateway.http_version'], '1.1')
-        self.assertEqual(env['gateway.extensions'], [])
+        # Early hints are offered on every HTTP/1.1 request; the rest depend
+        # on the request (test_extensions.py).
+        self.assertEqual(env['gateway.extensions'], ['http.response.early_hint'])
 
     def test_http_10(self):
         env = self.environ(version='HTTP/1.0', host=None)

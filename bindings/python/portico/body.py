@@ -135,6 +135,19 @@ class RequestBody(object):
     def close(self):
         """Nothing to release; the request owns the connection."""
 
+    def at_eof(self):
+        """True once the body has been read to its end. With nothing buffered
+        and the end not yet seen, asks the library once (a read that finds
+        more bytes keeps them for the app's next read)."""
+        if self._pos < len(self._buf):
+            return False
+        if not self._done:
+            chunk = self._pull()
+            if chunk:
+                self._buf, self._pos = chunk, 0
+                return False
+        return True
+
 
 # Shared by every request without a body: with nothing buffered and nothing to
 # come, no method changes its state.

@@ -19,6 +19,9 @@ REQ_BODY_COMPLETE = 1
 REQ_CHUNKED = 2
 REQ_EXPECT_CONTINUE = 4
 REQ_WEBSOCKET = 8
+REQ_PUSH = 16
+REQ_TRAILERS = 32
+REQ_PUSHED = 64
 
 # Positions of the fixed fields in a record's head; header name/value pairs follow.
 METHOD, PATH, QUERY, PROTOCOL, SCHEME = 0, 1, 2, 3, 4

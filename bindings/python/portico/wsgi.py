@@ -3,21 +3,50 @@ response out through portico_request_respond/write/abort.
 
 The common case -- an app that returns a list -- costs one call into the
 library: the joined body goes out with the head and PORTICO_END.
+
+Extensions
+----------
+environ['gateway.extensions'] is a dict; a key is present only when it is
+usable on this request (all names and values are native strs):
+
+'http.response.early_hint'  early_hints(headers): sends 103 Early Hints with
+    HEADERS, a list of (name, value), before the response starts; call it as
+    often as needed. Present on HTTP/1.1 and HTTP/2 (not 1.0), and also as
+    environ['wsgi.early_hints'] (gunicorn's spelling). RuntimeError once the
+    response has started, ValueError for a malformed field.
+'http.response.push'  push(path, headers=()) -> bool: HTTP/2 server push of a
+    GET for PATH (with any query), with extra request HEADERS. True if
+    promised, False if the client does not allow it (any more). The pushed
+    request runs through the same app like any other, with
+    environ['gateway.pushed'] True and no push key of its own. Present on
+    HTTP/2 when the client allows push; call it before the response ends.
+'http.response.trailers'  set_trailers(headers): response trailers, sent
+    when the response ends (before or during the body; a later call replaces
+    them). Present on HTTP/2, and on HTTP/1.1 when the client sent
+    "TE: trailers" (the response is then chunked; one that sets its own
+    Content-Length cannot carry them on HTTP/1.1, and they are dropped).
+'http.request.trailers'  request_trailers() -> [(name, value)]: the
+    request's trailer fields ([] if none). Present on HTTP/2 and for a chunked
+    HTTP/1.1 body; call it after reading wsgi.input to its end
+    (RuntimeError before).
+'websocket'  a WebSocket handshake (see websocket.py).
 """
 
+import ctypes
 import logging
+import re
 import sys
 import time
 
 from . import _lib, websocket
-from ._compat import latin1_from_native, reraise, unquote_to_native
+from ._compat import latin1_from_native, native_from_latin1, reraise, unquote_to_native
 from .body import EMPTY_BODY, RequestBody
-from .errors import (BodyReadError, ERR_CLOSED, ERR_DONE, ERR_IO, ERR_TOO_LARGE,
-                     WebSocketClosed, WebSocketRefused)
+from .errors import (BodyReadError, ERR_BUFFER, ERR_CLOSED, ERR_DONE, ERR_HEADER, ERR_INVALID,
+                     ERR_IO, ERR_STATE, ERR_TOO_LARGE, WebSocketClosed, WebSocketRefused)
 from .filewrapper import FileWrapper
 from .server import (FIRST_HEADER, LOCAL_ADDR, LOCAL_PORT, METHOD, PATH, PROTOCOL,
-                     QUERY, REMOTE_ADDR, REMOTE_PORT, REQ_BODY_COMPLETE, REQ_WEBSOCKET,
-                     SCHEME)
+                     QUERY, REMOTE_ADDR, REMOTE_PORT, REQ_BODY_COMPLETE, REQ_CHUNKED,
+                     REQ_PUSH, REQ_PUSHED, REQ_TRAILERS, REQ_WEBSOCKET, SCHEME)
 from .websocket import DEFAULT_MAX_WEBSOCKETS, Handshake, WebSocketSlots
 
 PORTICO_END = 1
@@ -91,6 +120,70 @@ def encode_head(status, headers):
         raise ValueError('status and headers must be latin-1: %r %r' % (status, headers))
 
 
+_is_token = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z").match  # RFC 9110 field names
+
+
+def encode_fields(headers, what='header'):
+    """NUL-separated latin-1 name and value pairs (103 fields, trailers,
+    pushed request fields), checked as encode_head checks the head, and
+    each name a token (no pseudo-header fields)."""
+    parts = []
+    for header in headers:
+        name, value = header
+        if type(name) is not str or type(value) is not str:
+            raise TypeError('%s names and values must be native strs: %r' % (what, header))
+        if not _is_token(name):
+            raise ValueError('bad %s field name: %r' % (what, header))
+        parts.append(name)
+        parts.append(value)
+    text = '\0'.join(parts)
+    if '\r' in text or '\n' in text or text.count('\0') != max(len(parts) - 1, 0):
+        raise ValueError('CR, LF or NUL in a %s field: %r' % (what, headers))
+    try:
+        return latin1_from_native(text)
+    except UnicodeEncodeError:
+        raise ValueError('%s fields must be latin-1: %r' % (what, headers))
+
+
+# Flags that bring extensions beyond early hints; HTTP/2 brings request trailers.
+EXTENSION_FLAGS = REQ_PUSH | REQ_TRAILERS | REQ_PUSHED | REQ_CHUNKED
+TRAILERS_BUFFER = 4096        # first guess for portico_request_trailers
+TRAILERS_BUFFER_LIMIT = 1 << 24
+
+
+class RequestTrailers(object):
+    """environ['gateway.extensions']['http.request.trailers']: the request's
+    trailer fields, once wsgi.input has been read to its end."""
+
+    __slots__ = ('id', 'body')
+
+    def __init__(self, request_id, body):
+        self.id = request_id
+        self.body = body   # the wsgi.input the adapter made (middleware may wrap it)
+
+    def __call__(self):
+        if not self.body.at_eof():
+            raise RuntimeError('request trailers come after the body: read wsgi.input '
+                               'to its end (until read() returns b\'\') first')
+        capacity = TRAILERS_BUFFER
+        while True:
+            buf = ctypes.create_string_buffer(capacity)
+            n = _trailers(self.id, buf, capacity)
+            if n != ERR_BUFFER or capacity >= TRAILERS_BUFFER_LIMIT:
+                break
+            capacity *= 4
+        if n == ERR_STATE:
+            raise RuntimeError('request trailers come after the body: read wsgi.input '
+                               'to its end first')
+        if n == ERR_INVALID:
+            raise RuntimeError('request trailers asked for after the response was finished')
+        _lib.check(n, 'request %d trailers' % self.id)
+        if n == 0:
+            return []
+        fields = native_from_latin1(buf.raw[:n]).split('\0')
+        return [(fields[i], fields[i + 1]) for i in range(0, len(fields) - 1, 2)]
+
+
 class ClientGone(IOError):
     """The connection went away while the response was being sent. An IOError,
     as apps expect from a write to a dead socket."""
@@ -160,6 +253,65 @@ class Response(object):
         self.finished = True
         self.bytes_sent += len(data)
 
+    # The gateway extensions that act on the response (see the module doc).
+
+    def early_hints(self, headers):
+        """Send 103 Early Hints with HEADERS [(name, value)] now."""
+        fields = encode_fields(headers, 'early hint')
+        if self.sent or self.finished:
+            raise RuntimeError('early hints must come before the response starts')
+        code = _early_hints(self.id, fields, len(fields))
+        if code < 0:
+            if code == ERR_CLOSED or code == ERR_IO:
+                return  # advisory only: the response itself will notice
+            if code == ERR_STATE:
+                raise RuntimeError('early hints must come before the response starts')
+            if code == ERR_HEADER:
+                raise ValueError('the library refused an early hint field: %r' % (headers,))
+            raise _lib.error(code, 'request %d early hints' % self.id)
+
+    def set_trailers(self, headers):
+        """Send HEADERS [(name, value)] as trailers when the response ends."""
+        fields = encode_fields(headers, 'trailer')
+        if self.finished:
+            raise RuntimeError('trailers must be set before the response ends')
+        code = _set_trailers(self.id, fields, len(fields))
+        if code < 0:
+            if code == ERR_STATE or code == ERR_INVALID:
+                raise RuntimeError('trailers must be set before the response ends')
+            if code == ERR_HEADER:
+                raise ValueError('the library refused a trailer field: %r' % (headers,))
+            self._check(code)
+
+    def push(self, path, headers=()):
+        """Promise a GET of PATH (HTTP/2 server push); False if the client
+        does not allow it now."""
+        if type(path) is not str:
+            raise TypeError('the path to push must be a native str, not %r' % (path,))
+        if not path.startswith('/') or '\0' in path or '\r' in path or '\n' in path \
+                or ' ' in path:
+            raise ValueError('the path to push must look like "/style.css", not %r' % (path,))
+        try:
+            head = latin1_from_native(path)
+        except UnicodeEncodeError:
+            raise ValueError('the path to push must be latin-1 (percent-encode it): %r'
+                             % (path,))
+        fields = encode_fields(headers, 'pushed request')
+        if fields:
+            head = head + b'\0' + fields
+        if self.finished:
+            raise RuntimeError('push() must be called before the response ends')
+        code = _push(self.id, head, len(head))
+        if code == 0:
+            return True
+        if code == ERR_STATE or code == ERR_CLOSED or code == ERR_IO:
+            return False
+        if code == ERR_HEADER:
+            raise ValueError('the library refused the push of %r %r' % (path, headers))
+        if code == ERR_INVALID:
+            raise RuntimeError('push() must be called before the response ends')
+        raise _lib.error(code, 'request %d push' % self.id)
+
     def fail(self, status=500):
         """The app failed: answer STATUS if nothing went out yet, else drop
         the connection, since the response cannot be completed honestly."""
@@ -180,6 +332,7 @@ def _unbound(*args):
 
 # Bound to the library's functions by WSGIHandler, once the library is loaded.
 _respond = _write = _abort = _unbound
+_early_hints = _set_trailers = _trailers = _push = _unbound
 
 
 def _discard(result):
@@ -198,11 +351,15 @@ class WSGIHandler(object):
 
     def __init__(self, app, url_scheme=None, log_access=False,
                  max_websockets=DEFAULT_MAX_WEBSOCKETS):
-        global _respond, _write, _abort
+        global _respond, _write, _abort, _early_hints, _set_trailers, _trailers, _push
         lib = _lib.load()
         _respond = lib.portico_request_respond
         _write = lib.portico_request_write
         _abort = lib.portico_request_abort
+        _early_hints = lib.portico_request_early_hints
+        _set_trailers = lib.portico_request_set_trailers
+        _trailers = lib.portico_request_trailers
+        _push = lib.portico_request_push
         websocket.bind(lib)
         self.websockets = WebSocketSlots(max_websockets)
         self.app = app
@@ -282,6 +439,13 @@ class WSGIHandler(object):
             error_log.exception('cannot build the environ for %r', request)
             response.fail(500)
             return
+        protocol = environ['SERVER_PROTOCOL']
+        if protocol != 'HTTP/1.0':  # 103 Early Hints always; the rest by the flags
+            hints = response.early_hints
+            environ['wsgi.early_hints'] = hints
+            environ['gateway.extensions']['http.response.early_hint'] = hints
+            if request.flags & EXTENSION_FLAGS or protocol == 'HTTP/2.0':
+                self.add_extensions(request, response, environ)
         handshake = None
         if request.flags & REQ_WEBSOCKET:
             handshake = Handshake(request.id, response, environ, self.websockets)
@@ -329,6 +493,20 @@ class WSGIHandler(object):
                 handshake.websocket.release(failed)  # close 1000 (1011 if failed), free
         if self.log_access:
             self.log_request(environ, response, started)
+
+    def add_extensions(self, request, response, environ):
+        """The extensions that depend on the request's flags and protocol."""
+        flags = request.flags
+        extensions = environ['gateway.extensions']
+        if flags & REQ_PUSHED:
+            environ['gateway.pushed'] = True
+        elif flags & REQ_PUSH:
+            extensions['http.response.push'] = response.push
+        if flags & REQ_TRAILERS:
+            extensions['http.response.trailers'] = response.set_trailers
+        if flags & REQ_CHUNKED or environ['SERVER_PROTOCOL'] == 'HTTP/2.0':
+            extensions['http.request.trailers'] = RequestTrailers(request.id,
+                                                                  environ['wsgi.input'])
 
     def log_failure(self, environ, response, handshake=None):
         if handshake is not None and handshake.websocket is not None:
