@@ -96,7 +96,10 @@ portico_options *portico_options_new(void);
  * 30000, queue_size 1024 (requests waiting for the host), prefetch_size
  * 65536 (body bytes carried in a request record), server_header "" (empty:
  * none), certfile and keyfile "" (PEM files for TLS listeners),
- * ws_max_message_size 16777216 (bytes; close 1009 beyond). Returns
+ * ws_max_message_size 16777216 (bytes; close 1009 beyond),
+ * ws_ping_interval_ms 20000 (ping a quiet WebSocket; 0: never),
+ * ws_ping_timeout_ms 20000 (close one silent that much longer with 1011),
+ * h2c_upgrade 1 (honour "Upgrade: h2c"; 0: ignore it). Returns
  * PORTICO_OK or PORTICO_ERR_OPTION. */
 int portico_options_set(portico_options *opts, const char *name, const char *value);
 

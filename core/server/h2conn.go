@@ -693,6 +693,7 @@ func (s *h2stream) acceptWebSocket(ex *Exchange, subprotocol string, extra []byt
 	}
 	ex.started = true
 	s.ws = newWSSession(neg, hc.c.srv.opts.WSMaxMessage, func() { hc.flushWS(s) })
+	s.ws.startKeepalive(hc.c.srv.opts.WSPingInterval, hc.c.srv.opts.WSPingTimeout, hc.mu, s.wsClosing)
 	ex.ws = s.ws
 	ex.finish()
 	hc.c.wakeUp()

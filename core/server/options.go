@@ -19,6 +19,8 @@ type Options struct {
 	PrefetchSize     int           // body bytes carried with a request
 	ServerHeader     string        // "" = no Server field
 	WSMaxMessage     int64         // WebSocket message limit; 1009 beyond
+	WSPingInterval   time.Duration // ping a quiet WebSocket this often; 0: never
+	WSPingTimeout    time.Duration // then close one silent this much longer (1011)
 	H2CUpgrade       bool          // honour "Upgrade: h2c" on cleartext HTTP/1.1
 	CertFile         string        // PEM certificate chain for TLS listeners
 	KeyFile          string        // PEM private key for CertFile
@@ -35,6 +37,8 @@ func DefaultOptions() Options {
 		QueueSize:        1024,
 		PrefetchSize:     64 << 10,
 		WSMaxMessage:     16 << 20,
+		WSPingInterval:   20 * time.Second,
+		WSPingTimeout:    20 * time.Second,
 		H2CUpgrade:       true,
 	}
 }
@@ -86,7 +90,8 @@ func (o *Options) Set(name, value string) error {
 			o.WSMaxMessage = n
 		}
 		return nil
-	case "header_timeout_ms", "keepalive_timeout_ms", "body_timeout_ms", "graceful_timeout_ms":
+	case "header_timeout_ms", "keepalive_timeout_ms", "body_timeout_ms", "graceful_timeout_ms",
+		"ws_ping_interval_ms", "ws_ping_timeout_ms":
 		n, err := strconv.ParseInt(value, 10, 64)
 		if err != nil || n < 0 {
 			return fmt.Errorf("option %s: want milliseconds >= 0, got %q", name, value)
@@ -99,6 +104,10 @@ func (o *Options) Set(name, value string) error {
 			o.KeepAliveTimeout = d
 		case "body_timeout_ms":
 			o.BodyTimeout = d
+		case "ws_ping_interval_ms":
+			o.WSPingInterval = d
+		case "ws_ping_timeout_ms":
+			o.WSPingTimeout = d
 		default:
 			o.GracefulTimeout = d
 		}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"sync"
 	"time"
 
 	"github.com/portico-http/portico/core/ws"
@@ -44,6 +45,8 @@ type wsSession struct {
 	finished   bool          // the transport should close once output is flushed
 	closingAt  time.Time     // when we sent our close
 	released   bool
+	lastRecv   time.Time     // the last bytes from the peer (keepalive)
+	keepalive  *time.Timer
 }
 
 func newWSSession(neg ws.Negotiated, maxMessage int64, wake func()) *wsSession {
@@ -53,6 +56,37 @@ func newWSSession(neg ws.Negotiated, maxMessage int64, wake func()) *wsSession {
 		arrived:    make(chan struct{}, 1),
 		drained:    make(chan struct{}, 1),
 	}
+}
+
+// startKeepalive pings a quiet peer every interval and gives up on one
+// silent for interval+timeout (close 1011, then the transport's closing
+// rule), as uvicorn does. mu is the transport's lock; closing is its
+// wsClosing. A zero interval turns it off.
+func (s *wsSession) startKeepalive(interval, timeout time.Duration, mu sync.Locker, closing func()) {
+	if interval <= 0 {
+		return
+	}
+	s.lastRecv = time.Now()
+	var tick func()
+	tick = func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if s.finished || s.ended || s.ep.State() != ws.Open {
+			return
+		}
+		quiet := time.Since(s.lastRecv)
+		switch {
+		case quiet >= interval+timeout:
+			s.close(1011, "keepalive ping timeout")
+			closing()
+			return
+		case quiet >= interval:
+			s.ep.Ping(nil)
+			s.wakeWriter()
+		}
+		s.keepalive = time.AfterFunc(min(interval, max(interval+timeout-quiet, time.Millisecond)), tick)
+	}
+	s.keepalive = time.AfterFunc(interval, tick)
 }
 
 func signal(ch chan struct{}) {
@@ -65,6 +99,7 @@ func signal(ch chan struct{}) {
 // feed runs received bytes through the endpoint (under the transport's
 // lock). It reports whether the reader should pause (inbox full).
 func (s *wsSession) feed(p []byte) bool {
+	s.lastRecv = time.Now()
 	s.ep.Recv(p)
 	for {
 		switch s.ep.Next() {

@@ -95,6 +95,7 @@ func (c *conn) acceptWebSocket(ex *Exchange, subprotocol string, extra []byte) e
 	c.out = out
 	ex.started = true
 	ex.ws = newWSSession(neg, c.srv.opts.WSMaxMessage, c.wakeUp)
+	ex.ws.startKeepalive(c.srv.opts.WSPingInterval, c.srv.opts.WSPingTimeout, &c.mu, c.wsClosing)
 	c.ws = ex.ws
 	ex.finish() // the goroutine flushes the 101 and turns to the session
 	c.wakeUp()

@@ -134,3 +134,43 @@ func TestWebSocketServerCloseAndShutdown(t *testing.T) {
 		t.Errorf("close code %d, want 1001", code)
 	}
 }
+
+// A quiet client is pinged; one that stays silent is closed with 1011.
+func TestWebSocketKeepalive(t *testing.T) {
+	h, addr := startServer(t, func(o *Options) {
+		o.WSPingInterval, o.WSPingTimeout = 50*time.Millisecond, 100*time.Millisecond
+	})
+	go func() {
+		p := h.next()
+		p.ex.AcceptWebSocket("", nil)
+		buf := make([]byte, 64)
+		for {
+			if _, kind, err := p.ex.WSRecv(buf, 5*time.Second); err != nil || kind == WSClose {
+				p.ex.WSRelease()
+				return
+			}
+		}
+	}()
+	c, _, _, err := ws.Dial(context.Background(), "ws://"+addr+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	start := time.Now()
+	var ops []ws.OpCode
+	for {
+		f, err := ws.ReadFrame(c) // never answers: no pong
+		if err != nil {
+			t.Fatalf("after %v: %v (frames %v)", time.Since(start), err, ops)
+		}
+		ops = append(ops, f.Header.OpCode)
+		if f.Header.OpCode == ws.OpClose {
+			code, reason := ws.ParseCloseFrameData(f.Payload)
+			if code != 1011 || ops[0] != ws.OpPing {
+				t.Errorf("frames %v, close %d %q", ops, code, reason)
+			}
+			return
+		}
+	}
+}

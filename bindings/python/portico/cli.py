@@ -35,6 +35,10 @@ def build_parser():
     run.add_argument('--certfile', metavar='FILE',
                      help='PEM certificate (chain) for TLS; HTTP/2 is offered by ALPN')
     run.add_argument('--keyfile', metavar='FILE', help='PEM private key for --certfile')
+    run.add_argument('--ws-ping-interval', type=seconds, metavar='S',
+                     help='ping a quiet WebSocket every S seconds (default 20; 0: never)')
+    run.add_argument('--ws-ping-timeout', type=seconds, metavar='S',
+                     help='close a WebSocket silent S seconds past a ping with 1011 (default 20)')
     run.add_argument('--no-h2c-upgrade', action='store_true',
                      help='ignore "Upgrade: h2c" (HTTP/2 with prior knowledge and TLS still work)')
     run.add_argument('--interface', choices=('auto', 'wsgi', 'asgi'), default='auto',
@@ -90,6 +94,8 @@ def library_options(args):
     """The portico.h options that the command line sets."""
     options = {}
     for flag, name in (('graceful_timeout', 'graceful_timeout_ms'),
+                       ('ws_ping_interval', 'ws_ping_interval_ms'),
+                       ('ws_ping_timeout', 'ws_ping_timeout_ms'),
                        ('header_timeout', 'header_timeout_ms'),
                        ('keepalive_timeout', 'keepalive_timeout_ms')):
         value = getattr(args, flag)
