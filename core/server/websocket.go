@@ -45,7 +45,7 @@ type wsSession struct {
 	finished   bool          // the transport should close once output is flushed
 	closingAt  time.Time     // when we sent our close
 	released   bool
-	lastRecv   time.Time     // the last bytes from the peer (keepalive)
+	lastRecv   time.Time // the last bytes from the peer (keepalive)
 	keepalive  *time.Timer
 }
 
