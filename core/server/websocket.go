@@ -43,10 +43,7 @@ type wsSession struct {
 	drained    chan struct{} // cap 1: the host took messages (reader may go on)
 	ended      bool          // no more messages: the close (or failure) is queued
 	finished   bool          // the transport should close once output is flushed
-	closingAt  time.Time     // when we sent our close
-	released   bool
-	lastRecv   time.Time // the last bytes from the peer (keepalive)
-	keepalive  *time.Timer
+	lastRecv   time.Time     // the last bytes from the peer (keepalive)
 }
 
 func newWSSession(neg ws.Negotiated, maxMessage int64, wake func()) *wsSession {
@@ -84,9 +81,9 @@ func (s *wsSession) startKeepalive(interval, timeout time.Duration, mu sync.Lock
 			s.ep.Ping(nil)
 			s.wakeWriter()
 		}
-		s.keepalive = time.AfterFunc(min(interval, max(interval+timeout-quiet, time.Millisecond)), tick)
+		time.AfterFunc(min(interval, max(interval+timeout-quiet, time.Millisecond)), tick)
 	}
-	s.keepalive = time.AfterFunc(interval, tick)
+	time.AfterFunc(interval, tick)
 }
 
 func signal(ch chan struct{}) {
@@ -207,7 +204,6 @@ func (s *wsSession) close(code int, reason string) error {
 	if err := s.ep.Close(code, reason); err != nil {
 		return ErrHeader
 	}
-	s.closingAt = time.Now()
 	s.wakeWriter()
 	return nil
 }
