@@ -9,6 +9,7 @@ import unittest
 
 import portico
 from support import Conversation, ServerProcess, ServerTestCase, library_available, request_bytes
+import wsclient
 from wsclient import HandshakeFailed, WebSocketClient, handshake_bytes
 
 WAIT = 10.0
@@ -210,6 +211,34 @@ class WebSocketTest(WebSocketTestCase):
         self.assertEqual(client.recv(pongs=pongs), ('text', u'after the ping'))
         self.assertEqual(pongs, [b'marco'])
         client.close_handshake()
+
+    def bad_input_closes_with(self, raw, code):
+        """RAW bytes on an open WebSocket get a close frame with CODE, then
+        the connection ends; another client is served meanwhile."""
+        client = self.ws('/echo')
+        bystander = self.ws('/echo')
+        client.conversation.send(raw)
+        kind, value = client.recv()
+        self.assertEqual((kind, value[0]), ('close', code))
+        self.assertTrue(client.is_closed())
+        bystander.send(u'still here')
+        self.assertEqual(bystander.recv(), ('text', u'still here'))
+        bystander.close_handshake()
+
+    def test_unmasked_frame_gets_1002(self):
+        self.bad_input_closes_with(wsclient.encode_frame(wsclient.OP_TEXT, b'hi', mask=False), 1002)
+
+    def test_bad_utf8_gets_1007(self):
+        self.bad_input_closes_with(wsclient.encode_frame(wsclient.OP_TEXT, b'\xc3\x28'), 1007)
+
+    def test_oversized_control_frame_gets_1002(self):
+        self.bad_input_closes_with(wsclient.encode_frame(wsclient.OP_PING, b'x' * 126), 1002)
+
+    def test_reserved_opcode_gets_1002(self):
+        self.bad_input_closes_with(wsclient.encode_frame(0x3, b'x'), 1002)
+
+    def test_truncated_close_gets_1002(self):
+        self.bad_input_closes_with(wsclient.encode_frame(wsclient.OP_CLOSE, b'\x03'), 1002)
 
     def test_bad_version_is_answered_426_without_the_app(self):
         before = self.json_get('/calls')
