@@ -102,6 +102,8 @@ run: all $(DEMO_CERT)
 bench: all
 	scripts/deps.sh bench
 	go build -o $(BUILD)/tools/h2hello ./bench/go/h2hello
+	go build -o $(BUILD)/tools/wsecho ./bench/go/wsecho
+	go build -o $(BUILD)/tools/wsload ./bench/go/wsload
 	bash bench/run.sh $(if $(QUICK),--quick,)
 
 clean:

@@ -12,6 +12,14 @@ async def app(scope, receive, send):
             elif message['type'] == 'lifespan.shutdown':
                 await send({'type': 'lifespan.shutdown.complete'})
                 return
+    if scope['type'] == 'websocket':  # the echo of the WebSocket scenario
+        await receive()  # websocket.connect
+        await send({'type': 'websocket.accept'})
+        while True:
+            message = await receive()
+            if message['type'] == 'websocket.disconnect':
+                return
+            await send({'type': 'websocket.send', 'text': message.get('text'), 'bytes': message.get('bytes')})
     while (await receive()).get('more_body'):
         pass
     await send({'type': 'http.response.start', 'status': 200,

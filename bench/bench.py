@@ -1,7 +1,9 @@
 """Portico against its peers, side by side, on the same 14-byte answer.
 
-Scenarios: HTTP/1.1 with wrk (Portico, uWSGI, gunicorn) and HTTP/2 h2c with
-h2load -c10 -m10 (Portico, hypercorn with uvloop, Go net/http + x/net h2c).
+Scenarios: HTTP/1.1 with wrk (Portico, uWSGI, gunicorn), HTTP/2 h2c with
+h2load -c10 -m10 (Portico, hypercorn with uvloop, Go net/http + x/net h2c),
+and WebSocket echo round trips, 32 bytes on 10 connections (Portico,
+uvicorn with websockets, a gobwas/ws echo server).
 The servers of a scenario alternate (A B C, A B C, ...) so that drift in
 this shared VM hits them alike; each figure is the median of the runs.
 Every server is started here on a free loopback port and stopped by its PID.
@@ -47,6 +49,31 @@ def h2_servers(threads):
         ('go-h2c', lambda p: [os.path.join(ROOT, 'build', 'tools', 'h2hello'), '-addr', '127.0.0.1:%d' % p],
          dict(os.environ)),
     ]
+
+
+def ws_servers(threads):
+    return [
+        ('portico', lambda p: [PY, '-m', 'portico', 'serve', 'ws_echo:app',
+                               '--bind', '127.0.0.1:%d' % p, '--threads', str(threads)], portico_env()),
+        ('uvicorn', lambda p: [PY, '-m', 'uvicorn', 'asgi_hello:app', '--host', '127.0.0.1', '--port', str(p),
+                               '--ws', 'websockets', '--ws-per-message-deflate', 'false',
+                               '--no-access-log', '--log-level', 'warning'], dict(os.environ)),
+        ('go-gobwas', lambda p: [os.path.join(ROOT, 'build', 'tools', 'wsecho'), '-addr', '127.0.0.1:%d' % p],
+         dict(os.environ)),
+    ]
+
+
+WS_RESULT = re.compile(r'([\d.]+) msg/s p50 ([\d.]+) ms p99 ([\d.]+) ms')
+
+
+def wsload(port, seconds):
+    tool = os.path.join(ROOT, 'build', 'tools', 'wsload')
+    url = 'ws://127.0.0.1:%d/' % port
+    subprocess.run([tool, '-url', url, '-d', '1s'], stdout=subprocess.DEVNULL, check=True)
+    out = subprocess.run([tool, '-url', url, '-c', '10', '-size', '32', '-d', '%ds' % seconds],
+                         stdout=subprocess.PIPE, check=True, universal_newlines=True).stdout
+    rate, p50, p99 = WS_RESULT.search(out).groups()
+    return float(rate), float(p50), float(p99)
 
 
 def servers(threads):
@@ -135,7 +162,7 @@ def main():
     ap.add_argument('--seconds', type=int, default=5)
     ap.add_argument('--conns', type=int, default=50)
     ap.add_argument('--threads', type=int, default=1, help='Portico worker threads')
-    ap.add_argument('--only', help='comma-separated scenarios: h1,h2')
+    ap.add_argument('--only', help='comma-separated scenarios: h1,h2,ws')
     args = ap.parse_args()
     if args.quick:
         args.runs, args.seconds = 1, 2
@@ -144,6 +171,8 @@ def main():
         run_h1(args)
     if not only or 'h2' in only:
         run_h2(args)
+    if not only or 'ws' in only:
+        run_ws(args)
 
 
 def alternate(plan, runs, measure, show):
@@ -191,6 +220,16 @@ def run_h2(args):
                         lambda r: '%9.0f req/s  mean %8s  peak RSS %6.1f MB %s'
                         % (r[0], r[1], r[3] / 1024.0, r[2]))
     report(plan, results, ('hypercorn', 'go-h2c'))
+
+
+def run_ws(args):
+    plan = ws_servers(max(args.threads, 1))
+    print('WebSocket echo, 32-byte text, 10 connections, strict round trips, %ds, %d run(s) each'
+          % (args.seconds, args.runs))
+    results = alternate(plan, args.runs, lambda port: wsload(port, args.seconds),
+                        lambda r: '%9.0f msg/s  p50 %6.2f ms  p99 %6.2f ms  peak RSS %6.1f MB'
+                        % (r[0], r[1], r[2], r[3] / 1024.0))
+    report(plan, results, ('uvicorn', 'go-gobwas'))
 
 
 if __name__ == '__main__':
