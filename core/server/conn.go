@@ -135,7 +135,7 @@ func (c *conn) serve() {
 			}
 		case h1.RequestEvent:
 			headStart = time.Time{}
-			if opts.H2CUpgrade {
+			if opts.H2CUpgrade && !secure { // h2c is cleartext only (RFC 7540 3.2)
 				if settings, ok := h2cUpgrade(c.p.Request()); ok {
 					c.upgradeToH2(c.p.Request(), settings)
 					return
