@@ -77,6 +77,20 @@ else
     skipped=$((skipped + 1))
 fi
 
+# python3-wsproto (sans-I/O, over a plain socket)
+if "$SYSTEM_PYTHON" -c 'import wsproto' 2>/dev/null; then
+    out="$(timeout 60 "$SYSTEM_PYTHON" "$HERE/wsproto_client.py" "$port" 2>&1)"
+    status=$?
+    count "$out"
+    if [ "$status" -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL: '; then
+        echo "FAIL: python wsproto client exited $status"
+        failed=$((failed + 1))
+    fi
+else
+    echo "SKIP: python3-wsproto is not importable by $SYSTEM_PYTHON (apt-get install python3-wsproto)"
+    skipped=$((skipped + 1))
+fi
+
 # node + ws
 if ! command -v node >/dev/null 2>&1; then
     echo "SKIP: node is not installed"
