@@ -66,58 +66,54 @@ func portico_server_new(opts C.uintptr_t) (h C.uintptr_t) {
 	return C.uintptr_t(cgo.NewHandle(server.New(o)))
 }
 
-//export portico_server_listen
-func portico_server_listen(h C.uintptr_t, addr *C.char) (rc C.int) {
+// onServer is the common part of the server exports: the fork check, the
+// panic guard, the handle lookup and the argument check (ok).
+func onServer(h C.uintptr_t, ok bool, f func(*server.Server) C.int) (rc C.int) {
 	if forked() {
 		return errForked
 	}
 	defer recoverTo(&rc)
 	s := serverFrom(h)
-	if s == nil || addr == nil {
+	if s == nil || !ok {
 		return errInvalid
 	}
-	idx, err := s.Listen(C.GoString(addr))
-	if err == server.ErrClosed {
-		return errClosed
-	}
-	if err != nil {
-		return errListen
-	}
-	return C.int(idx)
+	return f(s)
+}
+
+//export portico_server_listen
+func portico_server_listen(h C.uintptr_t, addr *C.char) C.int {
+	return onServer(h, addr != nil, func(s *server.Server) C.int {
+		idx, err := s.Listen(C.GoString(addr))
+		switch {
+		case err == server.ErrClosed:
+			return errClosed
+		case err != nil:
+			return errListen
+		}
+		return C.int(idx)
+	})
 }
 
 //export portico_server_address
-func portico_server_address(h C.uintptr_t, index C.int, buf *C.char, size C.size_t) (rc C.int) {
-	if forked() {
-		return errForked
-	}
-	defer recoverTo(&rc)
-	s := serverFrom(h)
-	if s == nil {
-		return errInvalid
-	}
-	a, ok := s.Address(int(index))
-	if !ok {
-		return errInvalid
-	}
-	return copyCString(a, buf, size)
+func portico_server_address(h C.uintptr_t, index C.int, buf *C.char, size C.size_t) C.int {
+	return onServer(h, true, func(s *server.Server) C.int {
+		a, ok := s.Address(int(index))
+		if !ok {
+			return errInvalid
+		}
+		return copyCString(a, buf, size)
+	})
 }
 
 //export portico_server_last_error
-func portico_server_last_error(h C.uintptr_t, buf *C.char, size C.size_t) (rc C.int) {
-	if forked() {
-		return errForked
-	}
-	defer recoverTo(&rc)
-	s := serverFrom(h)
-	if s == nil {
-		return errInvalid
-	}
-	msg := s.LastError()
-	if int(size) < len(msg)+1 && int(size) > 0 {
-		msg = msg[:int(size)-1] // a truncated message beats none
-	}
-	return copyCString(msg, buf, size)
+func portico_server_last_error(h C.uintptr_t, buf *C.char, size C.size_t) C.int {
+	return onServer(h, true, func(s *server.Server) C.int {
+		msg := s.LastError()
+		if int(size) < len(msg)+1 && int(size) > 0 {
+			msg = msg[:int(size)-1] // a truncated message beats none
+		}
+		return copyCString(msg, buf, size)
+	})
 }
 
 //export portico_server_next
@@ -142,48 +138,30 @@ func portico_server_next(h C.uintptr_t, timeoutMs C.int, buf *C.uint8_t, size C.
 }
 
 //export portico_server_shutdown
-func portico_server_shutdown(h C.uintptr_t) (rc C.int) {
-	if forked() {
-		return errForked
-	}
-	defer recoverTo(&rc)
-	s := serverFrom(h)
-	if s == nil {
-		return errInvalid
-	}
-	s.Shutdown()
-	return errOK
+func portico_server_shutdown(h C.uintptr_t) C.int {
+	return onServer(h, true, func(s *server.Server) C.int {
+		s.Shutdown()
+		return errOK
+	})
 }
 
 //export portico_server_free
-func portico_server_free(h C.uintptr_t) (rc C.int) {
-	if forked() {
-		return errForked
-	}
-	defer recoverTo(&rc)
-	s := serverFrom(h)
-	if s == nil {
-		return errInvalid
-	}
-	cgo.Handle(h).Delete()
-	s.Close()
-	stopProfile()
-	return errOK
+func portico_server_free(h C.uintptr_t) C.int {
+	return onServer(h, true, func(s *server.Server) C.int {
+		cgo.Handle(h).Delete()
+		s.Close()
+		stopProfile()
+		return errOK
+	})
 }
 
 //export portico_server_fd
-func portico_server_fd(h C.uintptr_t) (rc C.int) {
-	if forked() {
-		return errForked
-	}
-	defer recoverTo(&rc)
-	s := serverFrom(h)
-	if s == nil {
-		return errInvalid
-	}
-	fd, err := s.ReadyFD()
-	if err != nil {
-		return errIO
-	}
-	return C.int(fd)
+func portico_server_fd(h C.uintptr_t) C.int {
+	return onServer(h, true, func(s *server.Server) C.int {
+		fd, err := s.ReadyFD()
+		if err != nil {
+			return errIO
+		}
+		return C.int(fd)
+	})
 }
