@@ -2,23 +2,9 @@
 environ['gateway.extensions'] (early hints, trailers both ways, push), each
 endpoint reporting what it saw as JSON or plain text."""
 
-import json
+from apps import JSON, TEXT, json_body, query_value  # shared with the WSGI test apps
 
-TEXT = [('Content-Type', 'text/plain')]
-JSON = [('Content-Type', 'application/json')]
 LINK = '</style.css>; rel=preload; as=style'
-
-
-def json_body(value):
-    return json.dumps(value, sort_keys=True).encode('utf-8')
-
-
-def query_value(environ, name, default):
-    for pair in environ['QUERY_STRING'].split('&'):
-        key, _, value = pair.partition('=')
-        if key == name:
-            return value
-    return default
 
 
 def error_name(call, *args):

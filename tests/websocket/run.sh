@@ -63,33 +63,31 @@ count() {
     failed=$((failed + $(printf '%s\n' "$out" | grep -c '^FAIL: ')))
 }
 
-# python3-websockets
-if "$SYSTEM_PYTHON" -c 'import websockets' 2>/dev/null; then
-    out="$(timeout 120 "$SYSTEM_PYTHON" "$HERE/py_client.py" "$port" 2>&1)"
+# run_client NAME CMD...: run a client, add its lines to the totals, and
+# count a non-zero exit without a FAIL line as a failure too.
+run_client() {
+    local name="$1"; shift
+    local out status
+    out="$("$@" 2>&1)"
     status=$?
     count "$out"
     if [ "$status" -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL: '; then
-        echo "FAIL: python websockets client exited $status"
+        echo "FAIL: $name client exited $status"
         failed=$((failed + 1))
     fi
-else
-    echo "SKIP: python3-websockets is not importable by $SYSTEM_PYTHON (apt-get install python3-websockets)"
-    skipped=$((skipped + 1))
-fi
+}
 
-# python3-wsproto (sans-I/O, over a plain socket)
-if "$SYSTEM_PYTHON" -c 'import wsproto' 2>/dev/null; then
-    out="$(timeout 60 "$SYSTEM_PYTHON" "$HERE/wsproto_client.py" "$port" 2>&1)"
-    status=$?
-    count "$out"
-    if [ "$status" -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL: '; then
-        echo "FAIL: python wsproto client exited $status"
-        failed=$((failed + 1))
+# Debian's python clients: python3-websockets, and python3-wsproto (sans-I/O, over a plain socket).
+for module in websockets wsproto; do
+    client="$HERE/py_client.py"
+    [ "$module" = wsproto ] && client="$HERE/wsproto_client.py"
+    if "$SYSTEM_PYTHON" -c "import $module" 2>/dev/null; then
+        run_client "python $module" timeout 120 "$SYSTEM_PYTHON" "$client" "$port"
+    else
+        echo "SKIP: python3-$module is not importable by $SYSTEM_PYTHON (apt-get install python3-$module)"
+        skipped=$((skipped + 1))
     fi
-else
-    echo "SKIP: python3-wsproto is not importable by $SYSTEM_PYTHON (apt-get install python3-wsproto)"
-    skipped=$((skipped + 1))
-fi
+done
 
 # node + ws
 if ! command -v node >/dev/null 2>&1; then
@@ -101,13 +99,7 @@ else
             || echo "run.sh: npm ci failed"
     fi
     if [ -d "$HERE/node_modules/ws" ]; then
-        out="$(cd "$HERE" && timeout 120 node node_client.js "$port" 2>&1)"
-        status=$?
-        count "$out"
-        if [ "$status" -ne 0 ] && ! printf '%s\n' "$out" | grep -q '^FAIL: '; then
-            echo "FAIL: node ws client exited $status"
-            failed=$((failed + 1))
-        fi
+        run_client "node ws" bash -c 'cd "$1" && timeout 120 node node_client.js "$2"' _ "$HERE" "$port"
     else
         echo "SKIP: the npm ws package is not installed in $HERE/node_modules (npm ci)"
         skipped=$((skipped + 1))
