@@ -11,7 +11,7 @@ PYTHON  ?= python3
 GO_SRC  := $(shell find core capi -name '*.go' -o -name '*.c' 2>/dev/null) go.mod
 FUZZTIME ?= 10s
 
-.PHONY: all lib check-header test test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-browser deps run bench clean
+.PHONY: all lib check-header wheel test-wheel test-deploy test test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-browser deps run bench clean
 
 all: lib check-header $(BUILD)/portico.pc
 
@@ -39,7 +39,17 @@ $(BUILD)/portico.pc: scripts/portico.pc.in
 deps:
 	scripts/deps.sh test
 
-test: deps all test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-browser
+# dist/portico-VERSION-py2.py3-none-manylinux_2_34_x86_64.whl (the package
+# and the library; the tag is checked against the library's needs) and the
+# sdist (the package and the Go sources). Debian's python3-build, offline.
+wheel: all
+	scripts/build_wheel.sh
+
+# The wheel installed outside the checkout serves on 2.7.18 and 3.13.
+test-wheel: wheel
+	bash tests/wheel/run.sh
+
+test: deps all test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-browser test-wheel
 	@echo "make test: all suites passed"
 
 test-go: $(H2SPEC)
@@ -107,4 +117,4 @@ bench: all
 	bash bench/run.sh $(if $(QUICK),--quick,)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) dist
