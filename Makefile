@@ -45,11 +45,16 @@ deps:
 wheel: all
 	scripts/build_wheel.sh
 
+# --workers and its signals; three instances behind HAProxy (HTTP/1.1 and
+# h2c) and behind nginx, restarted one at a time under load: 0 failures.
+test-deploy: all
+	bash tests/deploy/run.sh
+
 # The wheel installed outside the checkout serves on 2.7.18 and 3.13.
 test-wheel: wheel
 	bash tests/wheel/run.sh
 
-test: deps all test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-browser test-wheel
+test: deps all test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-browser test-wheel test-deploy
 	@echo "make test: all suites passed"
 
 test-go: $(H2SPEC)

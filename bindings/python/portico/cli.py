@@ -6,11 +6,14 @@ import argparse
 import importlib
 import inspect
 import os
+import signal
 import sys
+import threading
 
 from . import __version__
 from .errors import PorticoError
 from .serving import DEFAULT_BIND, DEFAULT_THREADS, serve
+from .supervisor import supervise, systemd_fds
 from .websocket import DEFAULT_MAX_WEBSOCKETS
 
 APP_NAMES = ('application', 'app')  # tried in order when MODULE:APP has no APP
@@ -45,6 +48,14 @@ def build_parser():
                      help='application interface (default: auto)')
     run.add_argument('--threads', type=positive_int, default=DEFAULT_THREADS,
                      help='worker threads (default %d)' % DEFAULT_THREADS)
+    run.add_argument('--workers', type=non_negative_int, default=0, metavar='N',
+                     help='run N worker processes under a supervisor that shares the '
+                     'listening sockets with them (SIGTERM/SIGINT: drain; SIGHUP: replace '
+                     'them one by one; SIGQUIT: stop at once). Default 0: serve in this process')
+    # Set by the supervisor on the workers it starts; not for people.
+    run.add_argument('--worker-binds', help=argparse.SUPPRESS)
+    run.add_argument('--worker-ready-fd', type=int, help=argparse.SUPPRESS)
+    run.add_argument('--worker-parent', type=int, help=argparse.SUPPRESS)
     run.add_argument('--access-log', action='store_true', help='log every request to stderr')
     run.add_argument('--graceful-timeout', type=seconds, metavar='S',
                      help='on SIGTERM, wait this long for in-flight requests (default 30)')
@@ -152,8 +163,61 @@ def looks_like_asgi(app):
     return bool(is_coroutine and function is not None and is_coroutine(function))
 
 
+def worker_hooks(args):
+    """For a worker the supervisor started: a stop Event set if the
+    supervisor goes away, and an on_ready that prints the banner and tells
+    the supervisor this worker accepts."""
+    stop = threading.Event()
+    parent = args.worker_parent
+
+    def watch_parent():
+        while not stop.is_set():
+            if os.getppid() != parent:
+                sys.stderr.write('portico: worker %d: the supervisor is gone; stopping\n'
+                                 % os.getpid())
+                stop.set()
+                return
+            stop.wait(0.5)
+
+    # SIGQUIT: stop at once (the supervisor's quick stop kills, but a worker
+    # signalled on its own should exit too, without a core dump).
+    signal.signal(signal.SIGQUIT, lambda signum, frame: os._exit(1))
+    watcher = threading.Thread(target=watch_parent, name='portico-parent-watch')
+    watcher.daemon = True
+    watcher.start()
+
+    def on_ready(addresses):
+        sys.stderr.write('portico: worker %d serving %s on %s (threads %d)\n' % (
+            os.getpid(), args.app, ', '.join(addresses), args.threads))
+        sys.stderr.flush()
+        if args.worker_ready_fd is not None:
+            os.write(args.worker_ready_fd, b'r')
+            os.close(args.worker_ready_fd)
+    return stop, on_ready
+
+
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    raw_argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(raw_argv)
+    binds = args.bind
+    if not binds and not args.worker_binds:
+        binds = ['fd://%d' % fd for fd in systemd_fds()] or [DEFAULT_BIND]
+    if args.workers and not args.worker_binds:
+        try:
+            library_options(args)  # usage errors here, not in N workers
+        except UsageError as exc:
+            print('portico: %s' % exc, file=sys.stderr)
+            return 2
+        # The supervisor: it never imports the app nor loads the library;
+        # each worker gets the same arguments and the sockets as fd://N.
+        return supervise(raw_argv[raw_argv.index('serve') + 1:], binds, args.workers,
+                         tls_default=bool(args.certfile),
+                         graceful_timeout=args.graceful_timeout, name=args.app,
+                         threads=args.threads)
+    stop = on_ready = None
+    if args.worker_binds:
+        binds = args.worker_binds.split(',')
+        stop, on_ready = worker_hooks(args)
     try:
         app = load_app(args.app)
         if not callable(app):
@@ -161,7 +225,7 @@ def main(argv=None):
         if args.interface == 'asgi' or (args.interface == 'auto' and looks_like_asgi(app)):
             raise UsageError('the ASGI interface is not yet supported; '
                              'serve a WSGI application (--interface wsgi)')
-        serve(app, bind=args.bind or [DEFAULT_BIND], threads=args.threads,
+        serve(app, bind=binds, threads=args.threads, stop=stop, on_ready=on_ready,
               options=library_options(args), access_log=args.access_log, name=args.app,
               max_websockets=args.max_websockets,
               websocket_stack_size=(args.websocket_stack_size * 1024
