@@ -1,6 +1,7 @@
 """The app the deployment tests serve: /pid answers with the worker's pid,
 /slow?S sleeps S seconds first, /health is for load balancer checks, and /ws
-echoes WebSocket messages."""
+echoes WebSocket messages after
+naming the protocol that carried the handshake."""
 
 import os
 import time
@@ -16,6 +17,7 @@ def app(environ, start_response):
             start_response('426 Upgrade Required', [('Upgrade', 'websocket')])
             return [b'WebSocket only\n']
         ws = handshake.accept()
+        ws.send(environ['SERVER_PROTOCOL'])  # which protocol carried the handshake
         for message in ws:
             ws.send(message)
         return []

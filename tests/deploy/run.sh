@@ -22,8 +22,11 @@ for python in /usr/bin/python3 "$PYENV_ROOT_DIR/versions/2.7.18/bin/python"; do
     run "workers and signals ($("$python" -c 'import platform; print(platform.python_version())'))" \
         env PORTICO_TEST_PYTHON="$python" timeout 120 /usr/bin/python3 "$HERE/test_workers.py" -v
 done
-for script in haproxy.sh nginx.sh; do
-    [ -f "$HERE/$script" ] && run "${script%.sh}" timeout 150 bash "$HERE/$script"
+for balancer in haproxy nginx; do
+    if ! command -v "$balancer" >/dev/null && [ ! -x "/usr/sbin/$balancer" ]; then
+        summary+=("FAIL  $balancer: not installed (scripts/deps.sh test installs it)"); failed=1; continue
+    fi
+    run "pool behind $balancer" env PATH="$PATH:/usr/sbin" timeout 90 /usr/bin/python3 "$HERE/pool.py" "$balancer"
 done
 
 echo

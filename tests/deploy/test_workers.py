@@ -103,13 +103,7 @@ class WorkersTest(unittest.TestCase):
         try:
             pids = children(server.process.pid)
             self.assertEqual(len(pids), 2, pids)
-            seen = set()
-            for _ in range(400):
-                status, body = get(server.port)
-                self.assertEqual(status, 200)
-                seen.add(int(body.split()[0]))
-                if seen == pids:
-                    break
+            seen = self.pids_answering(server.port, pids)
             self.assertEqual(seen, pids, 'both workers answer')
             print('\nworkers %s both answered' % sorted(pids), file=sys.stderr)
 
@@ -120,11 +114,7 @@ class WorkersTest(unittest.TestCase):
             self.assertTrue(replaced, 'a new worker replaces the killed one')
             new = children(server.process.pid) - pids
             self.assertEqual(len(new), 1)
-            seen = set()
-            for _ in range(400):
-                seen.add(int(get(server.port)[1].split()[0]))
-                if new <= seen:
-                    break
+            seen = self.pids_answering(server.port, new)  # once it has started
             self.assertTrue(new <= seen, 'the replacement answers')
             self.assertNotIn(victim, seen)
             print('killed worker %d, replaced by %s' % (victim, sorted(new)), file=sys.stderr)
@@ -227,6 +217,17 @@ class WorkersTest(unittest.TestCase):
                 process.send_signal(signal.SIGTERM)
                 _, err = process.communicate()
             self.assertEqual(process.returncode, 0, err)
+
+    def pids_answering(self, port, wanted, timeout=15):
+        """The pids that answer requests until all of WANTED have (or TIMEOUT)."""
+        seen = set()
+        deadline = time.time() + timeout
+        while not wanted <= seen and time.time() < deadline:
+            status, body = get(port)
+            self.assertEqual(status, 200)
+            seen.add(int(body.split()[0]))
+            time.sleep(0.005)
+        return seen
 
     @staticmethod
     def _answers(port):
