@@ -56,7 +56,15 @@ def build_parser():
     run.add_argument('--worker-binds', help=argparse.SUPPRESS)
     run.add_argument('--worker-ready-fd', type=int, help=argparse.SUPPRESS)
     run.add_argument('--worker-parent', type=int, help=argparse.SUPPRESS)
-    run.add_argument('--access-log', action='store_true', help='log every request to stderr')
+    run.add_argument('--access-log', action='store_true',
+                     help='log every request to stderr, one line each: the combined log '
+                     'format (with the protocol, HTTP/1.1 or HTTP/2.0) plus the response '
+                     'time in seconds')
+    run.add_argument('--access-log-file', metavar='FILE',
+                     help='log every request to FILE instead ("-": stderr); implies '
+                     '--access-log. Reopened when logrotate moves it')
+    run.add_argument('--access-log-format', choices=('combined', 'common'), default='combined',
+                     help='combined (default) or common (no Referer or User-Agent)')
     run.add_argument('--graceful-timeout', type=seconds, metavar='S',
                      help='on SIGTERM, wait this long for in-flight requests (default 30)')
     run.add_argument('--max-body-size', type=non_negative_int, metavar='N',
@@ -226,7 +234,9 @@ def main(argv=None):
             raise UsageError('the ASGI interface is not yet supported; '
                              'serve a WSGI application (--interface wsgi)')
         serve(app, bind=binds, threads=args.threads, stop=stop, on_ready=on_ready,
-              options=library_options(args), access_log=args.access_log, name=args.app,
+              options=library_options(args), name=args.app,
+              access_log=(args.access_log or bool(args.access_log_file)) and args.access_log_format,
+              access_log_file=args.access_log_file,
               max_websockets=args.max_websockets,
               websocket_stack_size=(args.websocket_stack_size * 1024
                                     if args.websocket_stack_size else None))

@@ -4,6 +4,7 @@ together, run until SIGINT or SIGTERM, then shut down gracefully."""
 from __future__ import print_function
 
 import logging
+import logging.handlers
 import os
 import signal
 import sys
@@ -33,6 +34,22 @@ def configure_logging():
     handler.setFormatter(logging.Formatter('[portico] %(message)s'))
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
+
+
+def configure_access_log(path=None):
+    """Access lines go bare (no prefix) to PATH, or stderr for None or '-',
+    unless the host process gave 'portico.access' a handler of its own."""
+    logger = logging.getLogger('portico.access')
+    logger.setLevel(logging.INFO)
+    if logger.handlers:
+        return
+    if path and path != '-':
+        handler = logging.handlers.WatchedFileHandler(path)
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter('%(message)s'))
+    logger.addHandler(handler)
+    logger.propagate = False
 
 
 def display_url(address, scheme='http'):
@@ -77,7 +94,8 @@ class ShutdownRequest(object):
 
 def serve(app, bind=DEFAULT_BIND, threads=DEFAULT_THREADS, options=None,
           access_log=False, name=None, stop=None, on_ready=None,
-          max_websockets=DEFAULT_MAX_WEBSOCKETS, websocket_stack_size=None):
+          max_websockets=DEFAULT_MAX_WEBSOCKETS, websocket_stack_size=None,
+          access_log_file=None):
     """Serve the WSGI APP on BIND (an address or a list of them) until SIGINT
     or SIGTERM (or until the `stop` threading.Event is set), then drain.
     OPTIONS are libportico options (portico.h names). ON_READY, if given, is
@@ -86,8 +104,13 @@ def serve(app, bind=DEFAULT_BIND, threads=DEFAULT_THREADS, options=None,
     THREADS serve plain requests; each accepted WebSocket runs on a thread of
     its own beyond them, up to MAX_WEBSOCKETS at once (more are answered 503).
     WEBSOCKET_STACK_SIZE (bytes) sets the stack of the threads started for
-    that (None: the platform's default)."""
+    that (None: the platform's default).
+
+    ACCESS_LOG: False (off: no per-request cost), True or 'combined', or
+    'common'; the lines go to ACCESS_LOG_FILE (None or '-': stderr)."""
     configure_logging()
+    if access_log:
+        configure_access_log(access_log_file)
     binds = [bind] if isinstance(bind, (str, text_type)) else list(bind)
     options = dict(options or {})
     server = Server(options)

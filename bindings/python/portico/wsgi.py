@@ -522,13 +522,17 @@ class WSGIHandler(object):
                         exc_info=True)
 
     def log_request(self, environ, response, started):
-        """One line per request, in the combined log format."""
+        """One line per request: the combined log format (or the common one,
+        without Referer and User-Agent), the request line carrying the
+        protocol (HTTP/1.1, HTTP/2.0), then the response time in seconds."""
         query = environ['QUERY_STRING']
-        access_log.info(
-            '%s - - [%s] "%s %s%s %s" %s %d "%s" "%s" %.6f',
+        line = '%s - - [%s] "%s %s%s %s" %s %s' % (
             environ['REMOTE_ADDR'] or '-',
             time.strftime('%d/%b/%Y:%H:%M:%S +0000', time.gmtime(started)),
             environ['REQUEST_METHOD'], environ['PATH_INFO'], '?' + query if query else '',
             environ['SERVER_PROTOCOL'], (response.status or '-').split(' ', 1)[0],
-            response.bytes_sent, environ.get('HTTP_REFERER', '-'),
-            environ.get('HTTP_USER_AGENT', '-'), time.time() - started)
+            response.bytes_sent or '-')
+        if self.log_access != 'common':
+            line += ' "%s" "%s"' % (environ.get('HTTP_REFERER', '-'),
+                                    environ.get('HTTP_USER_AGENT', '-'))
+        access_log.info('%s %.6f', line, time.time() - started)
