@@ -218,6 +218,22 @@ class WorkersTest(unittest.TestCase):
                 _, err = process.communicate()
             self.assertEqual(process.returncode, 0, err)
 
+    def test_a_worker_that_cannot_start_stops_the_supervisor(self):
+        """An app that does not import is not restarted forever: the
+        supervisor exits with the worker's status."""
+        process = subprocess.Popen([PYTHON, '-m', 'portico', 'serve', 'no_such_module:app',
+                                    '--bind', '127.0.0.1:0', '--workers', '2'], cwd=HERE,
+                                   env=subprocess_env(), stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT)
+        deadline = time.time() + 20
+        while process.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        if process.poll() is None:
+            process.kill()
+        output = process.communicate()[0].decode('utf-8', 'replace')
+        self.assertEqual(process.returncode, 2, output)
+        self.assertIn("cannot import 'no_such_module'", output)
+
     def pids_answering(self, port, wanted, timeout=15):
         """The pids that answer requests until all of WANTED have (or TIMEOUT)."""
         seen = set()
