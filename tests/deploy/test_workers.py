@@ -218,6 +218,30 @@ class WorkersTest(unittest.TestCase):
                 _, err = process.communicate()
             self.assertEqual(process.returncode, 0, err)
 
+    @unittest.skipUnless(os.path.exists('/usr/bin/systemd-socket-activate'),
+                         'systemd-socket-activate not installed')
+    def test_systemd_socket_activate(self):
+        """systemd's own tool holds the socket and execs portico on the first
+        connection, which waits in the queue until a worker takes it."""
+        sock = socket.socket()
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
+        sock.close()
+        process = subprocess.Popen(
+            ['/usr/bin/systemd-socket-activate', '-l', '127.0.0.1:%d' % port,
+             '-E', 'PYTHONPATH', '-E', 'PORTICO_LIBRARY',
+             PYTHON, '-m', 'portico', 'serve', 'deployapp:app', '--workers', '2'],
+            cwd=HERE, env=subprocess_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        try:
+            time.sleep(0.3)
+            status = wait_for(lambda: self._answers(port), timeout=20)
+            self.assertEqual(status, 200)
+            self.assertEqual(len(children(process.pid)), 2)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            output = process.communicate()[0].decode('utf-8', 'replace')
+        self.assertEqual(process.returncode, 0, output)
+
     def test_a_worker_that_cannot_start_stops_the_supervisor(self):
         """An app that does not import is not restarted forever: the
         supervisor exits with the worker's status."""

@@ -33,14 +33,15 @@ APP
 
 free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# serve LABEL PREFIX_DIR PORTICO_SCRIPT [PYTHONPATH]
+# serve LABEL PREFIX_DIR PORTICO_SCRIPT [PYTHONPATH [EXTRA ARGS...]]
 serve_once() {
     local label="$1" prefix="$2" script="$3" pypath="${4:-}"
+    shift 4 2>/dev/null || shift $#
     local port log body
     port="$(free_port)"
     log="$WORK/$label.log"
     (cd "$WORK" && exec env -u PORTICO_LIBRARY PYTHONPATH="$pypath" "$script" serve wheelapp:app \
-        --bind "127.0.0.1:$port" --threads 2) >"$log" 2>&1 &
+        --bind "127.0.0.1:$port" --threads 2 "$@") >"$log" 2>&1 &
     SERVER_PID=$!
     for _ in $(seq 100); do
         grep -q 'portico: serving' "$log" && break
@@ -50,7 +51,7 @@ serve_once() {
     body="$(curl -sS --max-time 5 "http://127.0.0.1:$port/" || true)"
     local body2
     body2="$(curl -sS --max-time 5 --http2-prior-knowledge "http://127.0.0.1:$port/" || true)"
-    kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true; SERVER_PID=""
+    kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" || true; SERVER_PID=""
     echo "$label: $body | $body2"
     case "$body" in
         *" HTTP/1.1 $prefix/"*"portico/libportico.so") ;;
@@ -78,12 +79,15 @@ fi
 # pip --target writes a script with a generic shebang: run it with 2.7.
 printf '#!/bin/sh\nexec "%s" "%s" "$@"\n' "$PY27" "$script27" > "$WORK/portico27"; chmod +x "$WORK/portico27"
 serve_once py2.7 "$T27" "$WORK/portico27" "$T27"
+serve_once py2.7-workers "$T27" "$WORK/portico27" "$T27" --workers 2
 
 # 3.13: a fresh venv, pip checks the manylinux_2_34 tag against this glibc.
 PY313="$PYENV_ROOT_DIR/versions/3.13.0/bin/python"
 "$PY313" -m venv "$WORK/venv313"
 "$WORK/venv313/bin/python" -m pip install -q --disable-pip-version-check --no-index "$WHEEL"
 serve_once py3.13 "$WORK/venv313" "$WORK/venv313/bin/portico"
+# The supervisor starts its workers with the venv's interpreter.
+serve_once py3.13-workers "$WORK/venv313" "$WORK/venv313/bin/portico" "" --workers 2
 "$WORK/venv313/bin/python" -c 'import importlib.metadata as m; d=m.distribution("portico"); assert d.metadata["License"]=="MIT", d.metadata["License"]; assert any(str(f).endswith("LICENSE") for f in d.files); print("metadata: %s %s, license %s" % (d.metadata["Name"], d.version, d.metadata["License"]))'
 
 # The sdist: a wheel built from it (Go sources inside) serves too.
@@ -94,4 +98,4 @@ src="$(ls -d "$WORK"/sdist/portico-*)"
 /usr/bin/python3 -m venv "$WORK/venv-sdist"
 "$WORK/venv-sdist/bin/python" -m pip install -q --disable-pip-version-check --no-index "$WORK"/sdist-dist/*.whl
 serve_once sdist-py3 "$WORK/venv-sdist" "$WORK/venv-sdist/bin/portico"
-echo "test-wheel: OK (2.7.18 --target, 3.13 venv, wheel from sdist)"
+echo "test-wheel: OK (2.7.18 --target, 3.13 venv, each also with --workers 2; wheel from sdist)"
