@@ -62,10 +62,11 @@ serve_once() {
 
 echo "=== wheel: $(basename "$WHEEL")"
 # 2.7: pip 19.2 predates manylinux_2_x tags (pip >= 20.3 knows them), so it
-# is told the platform; without pip, the wheel is unpacked (it is a zip).
+# is told the platform; without pip (or with WHEEL_TEST_UNPACK=1), the
+# wheel is unpacked (it is a zip).
 PY27="$PYENV_ROOT_DIR/versions/2.7.18/bin/python"
 T27="$WORK/py27"
-if "$PY27" -m pip --version >/dev/null 2>&1; then
+if [ -z "${WHEEL_TEST_UNPACK:-}" ] && "$PY27" -m pip --version >/dev/null 2>&1; then
     "$PY27" -m pip install -q --disable-pip-version-check --no-index --target "$T27" \
         --platform manylinux_2_34_x86_64 --implementation py --python-version 27 --abi none \
         --only-binary=:all: "$WHEEL"
