@@ -41,6 +41,11 @@ def children(pid):
         return set()
 
 
+def maps_library(pid):
+    with open('/proc/%d/maps' % pid) as maps:
+        return 'libportico.so' in maps.read()
+
+
 def alive(pid):
     try:
         os.kill(pid, 0)
@@ -105,6 +110,10 @@ class WorkersTest(unittest.TestCase):
             self.assertEqual(len(pids), 2, pids)
             seen = self.pids_answering(server.port, pids)
             self.assertEqual(seen, pids, 'both workers answer')
+            # The fork rule: only the workers have the Go runtime mapped.
+            self.assertFalse(maps_library(server.process.pid), 'the supervisor loaded it')
+            for pid in pids:
+                self.assertTrue(maps_library(pid), 'worker %d serves without it?' % pid)
             print('\nworkers %s both answered' % sorted(pids), file=sys.stderr)
 
             victim = sorted(pids)[0]
