@@ -6,6 +6,7 @@ portico.shim.to_asgi (`asgi_application`) under ASGI servers, and as is
 GET  /info   JSON: what the app was told (gateway.http_version, extension keys, ...)
 POST /echo   the request body back
 GET  /hints  103 Early Hints where offered, then "hinted" or "no hints"
+GET  /trailers  the trailer X-Checksum where offered
 GET  /stream a body in three chunks (a generator)
 GET  /ws     WebSocket echo where offered (text and binary, until the client
              closes; the message "close" makes the server close with 4001);
@@ -52,6 +53,12 @@ def gateway_app(environ, start_response):
             hint([('Link', LINK)])
         start_response('200 OK', TEXT + [('Link', LINK)])
         return [b'hinted\n' if hint is not None else b'no hints\n']
+    if path == '/trailers':
+        set_trailers = extensions.get('http.response.trailers')
+        start_response('200 OK', TEXT)
+        if set_trailers is not None:
+            set_trailers([('X-Checksum', 'abc123')])
+        return [b'with trailers\n' if set_trailers is not None else b'no trailers\n']
     if path == '/stream':
         start_response('200 OK', TEXT)
         return (('chunk %d\n' % i).encode('ascii') for i in range(3))
