@@ -6,6 +6,7 @@ portico.shim.to_asgi (`asgi_application`) under ASGI servers, and as is
 GET  /info   JSON: what the app was told (gateway.http_version, extension keys, ...)
 POST /echo   the request body back
 GET  /hints  103 Early Hints where offered, then "hinted" or "no hints"
+GET  /push   pushes /info where offered: "pushed True|False|None"
 GET  /trailers  the trailer X-Checksum where offered
 GET  /stream a body in three chunks (a generator)
 GET  /ws     WebSocket echo where offered (text and binary, until the client
@@ -18,6 +19,8 @@ import sys
 
 from portico.shim import to_asgi, to_wsgi
 
+# Always passed as a copy: a server may add to the list it gets (wsgiref adds
+# Content-Length), which would leak into the next response.
 TEXT = [('Content-Type', 'text/plain; charset=utf-8')]
 LINK = '</style.css>; rel=preload; as=style'
 
@@ -53,19 +56,24 @@ def gateway_app(environ, start_response):
             hint([('Link', LINK)])
         start_response('200 OK', TEXT + [('Link', LINK)])
         return [b'hinted\n' if hint is not None else b'no hints\n']
+    if path == '/push':
+        push = extensions.get('http.response.push')
+        pushed = push('/info') if push is not None else None
+        start_response('200 OK', list(TEXT))
+        return [('pushed %s\n' % pushed).encode('ascii')]
     if path == '/trailers':
         set_trailers = extensions.get('http.response.trailers')
-        start_response('200 OK', TEXT)
+        start_response('200 OK', list(TEXT))
         if set_trailers is not None:
             set_trailers([('X-Checksum', 'abc123')])
         return [b'with trailers\n' if set_trailers is not None else b'no trailers\n']
     if path == '/stream':
-        start_response('200 OK', TEXT)
+        start_response('200 OK', list(TEXT))
         return (('chunk %d\n' % i).encode('ascii') for i in range(3))
     if path == '/ws':
         handshake = extensions.get('websocket')
         if handshake is None:
-            start_response('426 Upgrade Required', TEXT)
+            start_response('426 Upgrade Required', list(TEXT))
             return [b'no websocket here\n']
         if environ.get('QUERY_STRING') == 'reject':
             handshake.reject(403, TEXT, b'go away\n')
@@ -78,7 +86,7 @@ def gateway_app(environ, start_response):
                 break
             ws.send(message)
         return []
-    start_response('404 Not Found', TEXT)
+    start_response('404 Not Found', list(TEXT))
     return [b'not found\n']
 
 

@@ -97,6 +97,13 @@ def curl(url, *args):
     return int(status), body
 
 
+def nghttp(url):
+    """nghttp -v's output for URL (h2c prior knowledge; push allowed)."""
+    out = subprocess.run(['nghttp', '-v', '-t', str(IO_TIMEOUT), url], stdout=subprocess.PIPE,
+                         stderr=subprocess.STDOUT, timeout=IO_TIMEOUT + 5)
+    return out.stdout.decode('utf-8', 'replace')
+
+
 def ws_session(url, steps):
     """Run STEPS (('send', msg) | ('recv',) | ('closed',)) on a WebSocket to
     URL with python websockets; returns what each recv/closed step saw."""
@@ -168,6 +175,9 @@ class ContainerCase(object):
                                '-H', 'Content-Type: application/octet-stream')
         self.assertEqual(status, 200)
         self.assertEqual(got, body)
+
+    def test_no_push_over_http11(self):
+        self.assertEqual(curl(self.base + '/push'), (200, b'pushed None\n'))
 
     def test_stream(self):
         self.assertEqual(curl(self.base + '/stream'), (200, b'chunk 0\nchunk 1\nchunk 2\n'))
@@ -375,6 +385,13 @@ class Hypercorn(ASGICase, unittest.TestCase):
         self.assertEqual(info['http_version'], '2')
         self.assertIn('http.response.push', info['extensions'])
 
+    def test_push(self):
+        """push() through the shim becomes a PUSH_PROMISE from hypercorn."""
+        out = nghttp(self.base + '/push')
+        self.assertIn('pushed True', out)
+        self.assertIn('recv PUSH_PROMISE', out)
+        self.assertIn(':path: /info', out)
+
 
 class Portico(ContainerCase, unittest.TestCase):
     """On Portico, to_wsgi passes through: the app gets Portico's extensions."""
@@ -397,6 +414,11 @@ class Portico(ContainerCase, unittest.TestCase):
         info = self.info('--http2-prior-knowledge')
         self.assertEqual(info['http_version'], '2')
         self.assertIn('http.request.trailers', info['extensions'])
+
+    def test_push(self):
+        out = nghttp(self.base + '/push')
+        self.assertIn('pushed True', out)
+        self.assertIn('recv PUSH_PROMISE', out)
 
 
 if __name__ == '__main__':
