@@ -73,7 +73,7 @@ test-frameworks: all
 # clients; plus WSGI middleware between Portico and a gateway app.
 test-shims: all
 	cd tests/shims && PORTICO_LIBRARY=$(CURDIR)/$(LIB) PYTHONPATH=$(CURDIR)/bindings/python \
-	  /usr/bin/python3 -m unittest -v test_containers test_middleware
+	  /usr/bin/python3 -m unittest -v test_containers test_middleware test_examples
 
 # h2spec, pinned, built through the module proxy (its repository has no go.mod).
 H2SPEC := $(BUILD)/tools/h2spec
