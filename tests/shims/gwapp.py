@@ -11,12 +11,15 @@ GET  /trailers  the trailer X-Checksum where offered
 GET  /stream a body in three chunks (a generator)
 GET  /ws     WebSocket echo where offered (text and binary, until the client
              closes; the message "close" makes the server close with 4001);
+             ?timeout first waits 0.3 s for a message and says "timed out";
+             ?reject answers 403
              426 where the container offers no WebSocket
 """
 
 import json
 import sys
 
+from portico import WebSocketTimeout
 from portico.shim import to_asgi, to_wsgi
 
 # Always passed as a copy: a server may add to the list it gets (wsgiref adds
@@ -80,6 +83,12 @@ def gateway_app(environ, start_response):
             return []
         proto = 'echo' if 'echo' in handshake.subprotocols else None
         ws = handshake.accept(subprotocol=proto)
+        if environ.get('QUERY_STRING') == 'timeout':
+            try:
+                ws.receive(timeout=0.3)
+                ws.send(u'no timeout')
+            except WebSocketTimeout:
+                ws.send(u'timed out')  # still open: go on echoing
         for message in ws:
             if message in ('close', b'close'):
                 ws.close(4001, 'asked to')

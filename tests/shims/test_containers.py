@@ -197,6 +197,15 @@ class ContainerCase(object):
         self.assertEqual(seen[3], ('closed', 4001, 'asked to'))
         self.assertEqual(ws_status(url + '?reject'), 403)
 
+    def test_websocket_receive_timeout(self):
+        """receive(timeout) times out, the WebSocket stays usable."""
+        if not self.websocket:
+            return self.skipTest('no WebSocket in this container')
+        seen = ws_session('ws' + self.base[4:] + '/ws?timeout',
+                          [('recv',), ('send', b'after'), ('recv',)])
+        self.assertEqual(seen[1:], [('message', 'timed out'),  # sent as text everywhere
+                                    ('message', b'after')])
+
     def test_websocket_client_close(self):
         """The client closes first; the app's loop ends and the shim answers."""
         if not self.websocket:
