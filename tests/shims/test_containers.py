@@ -293,11 +293,11 @@ ServerName 127.0.0.1
 User {user}
 Group {group}
 Protocols h2c http/1.1
-WSGIDaemonProcess gwapp processes=1 threads=4 python-path={bindings}:{here} home={here}
+WSGIDaemonProcess gwapp processes=1 threads=4 python-path={root}/lib:{root}/app home={root}/app
 WSGIProcessGroup gwapp
 WSGIApplicationGroup %{{GLOBAL}}
-WSGIScriptAlias / {here}/gwapp.py
-<Directory {here}>
+WSGIScriptAlias / {root}/app/gwapp.py
+<Directory {root}/app>
     Require all granted
 </Directory>
 """
@@ -317,10 +317,16 @@ class Apache(ContainerCase, unittest.TestCase):
         else:
             user = pwd.getpwuid(os.getuid()).pw_name
             group = grp.getgrgid(os.getgid()).gr_name
+        # The app and the package are copied in: the checkout may not be
+        # readable by Apache's user.
+        shutil.copytree(os.path.join(BINDINGS, 'portico'), os.path.join(cls.root, 'lib', 'portico'),
+                        ignore=shutil.ignore_patterns('__pycache__'))
+        os.mkdir(os.path.join(cls.root, 'app'))
+        shutil.copy(os.path.join(HERE, 'gwapp.py'), os.path.join(cls.root, 'app'))
         port = free_port()
         conf = os.path.join(cls.root, 'httpd.conf')
         with open(conf, 'w') as f:
-            f.write(APACHE_CONF.format(root=cls.root, port=port, bindings=BINDINGS, here=HERE,
+            f.write(APACHE_CONF.format(root=cls.root, port=port,
                                        modules='/usr/lib/apache2/modules',
                                        user=user, group=group))
         # -DFOREGROUND keeps the PID ours; apache2 needs APACHE_* only with
