@@ -38,6 +38,7 @@ def gateway_app(environ, start_response):
             'server_protocol': environ['SERVER_PROTOCOL'],
             'extensions': sorted(extensions),
             'input_terminated': environ.get('wsgi.input_terminated', False),
+            'tls': extensions.get('tls'),
             'python': sys.version_info[0],
         }, sort_keys=True).encode('utf-8')
         start_response('200 OK', [('Content-Type', 'application/json'),

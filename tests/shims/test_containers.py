@@ -300,6 +300,17 @@ WSGIScriptAlias / {root}/app/gwapp.py
 <Directory {root}/app>
     Require all granted
 </Directory>
+LoadModule ssl_module {modules}/mod_ssl.so
+LoadModule socache_shmcb_module {modules}/mod_socache_shmcb.so
+SSLSessionCache shmcb:{root}/ssl_scache(512000)
+Listen 127.0.0.1:{tls_port}
+<VirtualHost 127.0.0.1:{tls_port}>
+    SSLEngine on
+    SSLCertificateFile {root}/cert.pem
+    SSLCertificateKeyFile {root}/key.pem
+    SSLOptions +StdEnvVars
+    Protocols h2 http/1.1
+</VirtualHost>
 """
 
 
@@ -323,10 +334,15 @@ class Apache(ContainerCase, unittest.TestCase):
                         ignore=shutil.ignore_patterns('__pycache__'))
         os.mkdir(os.path.join(cls.root, 'app'))
         shutil.copy(os.path.join(HERE, 'gwapp.py'), os.path.join(cls.root, 'app'))
-        port = free_port()
+        subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt',
+                        'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj',
+                        '/CN=127.0.0.1', '-keyout', os.path.join(cls.root, 'key.pem'),
+                        '-out', os.path.join(cls.root, 'cert.pem')],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+        port, tls_port = free_port(), free_port()
         conf = os.path.join(cls.root, 'httpd.conf')
         with open(conf, 'w') as f:
-            f.write(APACHE_CONF.format(root=cls.root, port=port,
+            f.write(APACHE_CONF.format(root=cls.root, port=port, tls_port=tls_port,
                                        modules='/usr/lib/apache2/modules',
                                        user=user, group=group))
         # -DFOREGROUND keeps the PID ours; apache2 needs APACHE_* only with
@@ -334,6 +350,7 @@ class Apache(ContainerCase, unittest.TestCase):
         cls.server = Server(['/usr/sbin/apache2', '-f', conf, '-DFOREGROUND'], port,
                             cwd=cls.root)
         cls.base = 'http://127.0.0.1:%d' % port
+        cls.tls_base = 'https://127.0.0.1:%d' % tls_port
 
     @classmethod
     def tearDownClass(cls):
@@ -351,6 +368,19 @@ class Apache(ContainerCase, unittest.TestCase):
         info = self.info('--http2-prior-knowledge')
         self.assertEqual(info['http_version'], '2')
         self.assertEqual(info['server_protocol'], 'HTTP/2.0')  # Apache's r->protocol
+
+    def test_tls(self):
+        """On https, mod_ssl's variables become the 'tls' extension; h2 by ALPN."""
+        status, body = curl(self.tls_base + '/info', '-k', '--http1.1')
+        info = json.loads(body.decode('utf-8'))
+        self.assertEqual((status, info['http_version']), (200, '1.1'))
+        self.assertIn('tls', info['extensions'])
+        self.assertTrue(info['tls']['version'].startswith('TLSv1.'), info['tls'])
+        self.assertTrue(info['tls']['cipher'])
+        self.assertEqual(info['tls']['alpn'], None)
+        status, body = curl(self.tls_base + '/info', '-k', '--http2')
+        info = json.loads(body.decode('utf-8'))
+        self.assertEqual((info['http_version'], info['tls']['alpn']), ('2', 'h2'))
 
     def test_h2c_echo(self):
         status, body = curl(self.base + '/echo', '--http2-prior-knowledge', '--data-binary',
