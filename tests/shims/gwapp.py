@@ -12,7 +12,7 @@ GET  /stream a body in three chunks (a generator)
 GET  /ws     WebSocket echo where offered (text and binary, until the client
              closes; the message "close" makes the server close with 4001);
              ?timeout first waits 0.3 s for a message and says "timed out";
-             ?reject answers 403
+             ?reject answers 403; ?version first says "over HTTP/<version>"
              426 where the container offers no WebSocket
 """
 
@@ -84,6 +84,8 @@ def gateway_app(environ, start_response):
             return []
         proto = 'echo' if 'echo' in handshake.subprotocols else None
         ws = handshake.accept(subprotocol=proto)
+        if environ.get('QUERY_STRING') == 'version':
+            ws.send(u'over HTTP/' + environ['gateway.http_version'])
         if environ.get('QUERY_STRING') == 'timeout':
             try:
                 ws.receive(timeout=0.3)

@@ -31,6 +31,7 @@ BINDINGS = os.path.join(CHECKOUT, 'bindings', 'python')
 sys.path[:0] = [BINDINGS, HERE]
 
 import websockets  # noqa: E402
+from h2ws import H2WebSocket  # noqa: E402
 
 START_TIMEOUT = 30.0
 IO_TIMEOUT = 10
@@ -205,6 +206,17 @@ class ContainerCase(object):
                           [('recv',), ('send', b'after'), ('recv',)])
         self.assertEqual(seen[1:], [('message', 'timed out'),  # sent as text everywhere
                                     ('message', b'after')])
+
+    def h2_websocket_echo(self):
+        """WebSocket over HTTP/2 (RFC 8441): the app sees '2', text and binary echo."""
+        ws = H2WebSocket('127.0.0.1', int(self.base.rsplit(':', 1)[1]), '/ws?version', ['echo'])
+        self.assertEqual((ws.status, ws.headers.get('sec-websocket-protocol')), (200, 'echo'))
+        self.assertEqual(ws.receive(), 'over HTTP/2')
+        ws.send(u'hi')
+        self.assertEqual(ws.receive(), 'hi')
+        ws.send(b'\x00\x01')
+        self.assertEqual(bytes(ws.receive()), b'\x00\x01')
+        self.assertEqual(ws.close()[0], 1000)
 
     def test_websocket_client_close(self):
         """The client closes first; the app's loop ends and the shim answers."""
@@ -430,6 +442,9 @@ class Hypercorn(ASGICase, unittest.TestCase):
         self.assertEqual(info['http_version'], '2')
         self.assertIn('http.response.push', info['extensions'])
 
+    def test_websocket_over_h2(self):
+        self.h2_websocket_echo()
+
     def test_push(self):
         """push() through the shim becomes a PUSH_PROMISE from hypercorn."""
         out = nghttp(self.base + '/push')
@@ -459,6 +474,9 @@ class Portico(ContainerCase, unittest.TestCase):
         info = self.info('--http2-prior-knowledge')
         self.assertEqual(info['http_version'], '2')
         self.assertIn('http.request.trailers', info['extensions'])
+
+    def test_websocket_over_h2(self):
+        self.h2_websocket_echo()
 
     def test_push(self):
         out = nghttp(self.base + '/push')
