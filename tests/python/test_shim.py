@@ -282,6 +282,14 @@ def asgi_ws(environ, start_response):
     return []
 
 
+def asgi_ws_generator(environ, start_response):
+    """Answers the handshake while the server iterates it."""
+    ws = environ['gateway.extensions']['websocket'].accept()
+    ws.send(u'hello')
+    ws.close(4000)
+    yield b'never sent'
+
+
 @unittest.skipUnless(sys.version_info >= (3, 6), 'to_asgi needs Python 3.6+')
 class ToAsgi(unittest.TestCase):
     def test_http_streams_both_ways(self):
@@ -355,6 +363,14 @@ class ToAsgi(unittest.TestCase):
         self.assertEqual(sent[1:], [{'type': 'websocket.send', 'text': u'hi'},
                                     {'type': 'websocket.send', 'bytes': b'\x01'}])
         self.assertEqual(seen['last'], (['timeout', u'hi', b'\x01'], 1001))
+
+    def test_websocket_generator_app(self):
+        scope = websocket_scope(extensions={'websocket.http.response': {}})
+        sent, error = run_asgi(to_asgi(asgi_ws_generator), scope, [{'type': 'websocket.connect'}])
+        self.assertIsNone(error)
+        self.assertEqual(sent, [{'type': 'websocket.accept', 'subprotocol': None},
+                                {'type': 'websocket.send', 'text': u'hello'},
+                                {'type': 'websocket.close', 'code': 4000}])
 
     def test_websocket_reject(self):
         # Without websocket.http.response the server can only answer 403.

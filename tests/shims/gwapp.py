@@ -9,6 +9,7 @@ GET  /hints  103 Early Hints where offered, then "hinted" or "no hints"
 GET  /push   pushes /info where offered: "pushed True|False|None"
 GET  /trailers  the trailer X-Checksum where offered
 GET  /stream a body in three chunks (a generator)
+GET  /wsgen  the same echo from a generator app (accepted while iterated)
 GET  /ws     WebSocket echo where offered (text and binary, until the client
              closes; the message "close" makes the server close with 4001);
              ?timeout first waits 0.3 s for a message and says "timed out";
@@ -98,8 +99,22 @@ def gateway_app(environ, start_response):
                 break
             ws.send(message)
         return []
+    if path == '/wsgen':
+        return websocket_generator(extensions.get('websocket'), start_response)
     start_response('404 Not Found', list(TEXT))
     return [b'not found\n']
+
+
+def websocket_generator(handshake, start_response):
+    """A generator app: the handshake is answered while the server iterates."""
+    if handshake is None:
+        start_response('426 Upgrade Required', list(TEXT))
+        yield b'no websocket here\n'
+        return
+    ws = handshake.accept()
+    ws.send(u'from a generator')
+    for message in ws:
+        ws.send(message)
 
 
 application = to_wsgi(gateway_app)

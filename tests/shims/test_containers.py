@@ -218,6 +218,12 @@ class ContainerCase(object):
         self.assertEqual(bytes(ws.receive()), b'\x00\x01')
         self.assertEqual(ws.close()[0], 1000)
 
+    def test_websocket_from_a_generator(self):
+        if not self.websocket:
+            return self.skipTest('no WebSocket in this container')
+        seen = ws_session('ws' + self.base[4:] + '/wsgen', [('recv',), ('send', b'z'), ('recv',)])
+        self.assertEqual(seen[1:], [('message', 'from a generator'), ('message', b'z')])
+
     def test_websocket_client_close(self):
         """The client closes first; the app's loop ends and the shim answers."""
         if not self.websocket:

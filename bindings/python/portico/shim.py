@@ -142,7 +142,9 @@ class GatewayApp(object):
         try:
             result = self.app(environ, start_response)
             if handshake.state == PENDING:
-                return result  # the app answered with an ordinary response
+                # An ordinary response, or a generator that answers the
+                # handshake when iterated: release the WebSocket at close().
+                return _ReleasingResult(result, handshake)
             try:
                 _discard(result)  # accepted or rejected: nothing of it is sent
             finally:
@@ -172,6 +174,31 @@ def to_asgi(app, max_workers=None):
     pool of MAX_WORKERS threads (default 40). Python 3.6+."""
     from .shim_asgi import GatewayASGIApp
     return GatewayASGIApp(app, max_workers=max_workers)
+
+
+class _ReleasingResult(object):
+    """The app's iterable, passed on; close() also closes a WebSocket the
+    app accepted while it was iterated."""
+
+    def __init__(self, result, handshake):
+        self.result = result
+        self.handshake = handshake
+
+    def __iter__(self):
+        for chunk in self.result:
+            if self.handshake.state == PENDING:
+                yield chunk
+        if self.handshake.state == REJECTED:
+            yield self.handshake.rejection_body
+
+    def close(self):
+        try:
+            close = getattr(self.result, 'close', None)
+            if close is not None:
+                close()
+        finally:
+            if self.handshake.websocket is not None:
+                self.handshake.websocket.release()
 
 
 def _discard(result):

@@ -21,8 +21,7 @@ import sys
 from urllib.parse import unquote_to_bytes
 
 from .errors import WebSocketClosed
-from .shim import (ACCEPTED, GATEWAY_VERSION, PENDING, ShimHandshake, ShimWebSocket,
-                   _discard)
+from .shim import ACCEPTED, GATEWAY_VERSION, PENDING, ShimHandshake, ShimWebSocket
 
 DEFAULT_MAX_WORKERS = 40
 CHUNK = 64 * 1024
@@ -444,13 +443,8 @@ class GatewayASGIApp(object):
         try:
             result = self.app(environ, response.start_response)
             try:
-                if handshake is not None and handshake.state != PENDING:
-                    _discard(result)
-                elif handshake is not None and not handshake.can_respond:
-                    # An HTTP answer to a handshake, and no way to send one:
-                    # closing before accept makes the server answer 403.
-                    _discard(result)
-                    handshake.bridge.send({'type': 'websocket.close', 'code': 1000})
+                if handshake is not None:
+                    self.finish_handshake(handshake, response, result)
                 elif isinstance(result, (list, tuple)):
                     response.finish(b''.join(result))
                 else:
@@ -476,6 +470,21 @@ class GatewayASGIApp(object):
         finally:
             if handshake is not None and handshake.websocket is not None:
                 handshake.websocket.release(failed)
+
+    @staticmethod
+    def finish_handshake(handshake, response, result):
+        """Iterate the app's result for a websocket scope: a generator app
+        may answer the handshake meanwhile; if nobody did, its HTTP answer
+        goes out where the server can send one. Otherwise closing before
+        accept makes the server answer 403."""
+        for chunk in result:
+            if handshake.state == PENDING and handshake.can_respond:
+                response.write(chunk)
+        if handshake.state == PENDING:
+            if handshake.can_respond:
+                response.finish(b'')
+            else:
+                handshake.bridge.send({'type': 'websocket.close', 'code': 1000})
 
     async def lifespan(self, receive, send):
         while True:
