@@ -11,7 +11,7 @@ PYTHON  ?= python3
 GO_SRC  := $(shell find core capi -name '*.go' -o -name '*.c' 2>/dev/null) go.mod
 FUZZTIME ?= 10s
 
-.PHONY: all lib check-header wheel test-wheel test-deploy test test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-browser deps run bench clean
+.PHONY: all lib check-header wheel test-wheel test-deploy test test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-browser deps run bench clean test-shims
 
 all: lib check-header $(BUILD)/portico.pc
 
@@ -54,7 +54,7 @@ test-deploy: all
 test-wheel: wheel
 	bash tests/wheel/run.sh
 
-test: deps all test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-browser test-wheel test-deploy
+test: deps all test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-browser test-wheel test-deploy test-shims
 	@echo "make test: all suites passed"
 
 test-go: $(H2SPEC)
@@ -82,6 +82,13 @@ test-python: all
 
 test-frameworks: all
 	PORTICO_LIBRARY=$(CURDIR)/$(LIB) bash tests/frameworks/run.sh
+
+# A gateway app through portico.shim under real containers (wsgiref, gunicorn,
+# uWSGI, Apache + mod_wsgi + mod_http2, uvicorn, hypercorn, Portico), real
+# clients; plus WSGI middleware between Portico and a gateway app.
+test-shims: all
+	cd tests/shims && PORTICO_LIBRARY=$(CURDIR)/$(LIB) PYTHONPATH=$(CURDIR)/bindings/python \
+	  /usr/bin/python3 -m unittest -v test_containers test_middleware test_examples
 
 # h2spec, pinned, built through the module proxy (its repository has no go.mod).
 H2SPEC := $(BUILD)/tools/h2spec
