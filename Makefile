@@ -56,11 +56,18 @@ $(BUILD)/server_mode: tests/c/server_mode.c include/portico.h $(LIB)
 	gcc -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Iinclude $< -o $@ \
 	  -L$(BUILD) -lportico -lpthread -Wl,-rpath,'$$ORIGIN'
 
+$(BUILD)/conn_misuse: tests/c/conn_misuse.c include/portico.h $(LIB)
+	gcc -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Iinclude $< -o $@ \
+	  -L$(BUILD) -lportico -lpthread -Wl,-rpath,'$$ORIGIN'
+
 # valgrind 3.19 does not implement RDTSCP, which the Go runtime's lock
 # profiling uses when the CPU has it: turn that CPU feature off for the run.
-test-c: $(BUILD)/server_mode
-	GODEBUG=cpu.rdtscp=off valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
-	  --suppressions=tests/c/go-runtime.supp $(BUILD)/server_mode
+VALGRIND := GODEBUG=cpu.rdtscp=off valgrind --quiet --error-exitcode=99 --leak-check=full \
+  --errors-for-leak-kinds=definite --show-leak-kinds=definite --suppressions=tests/c/go-runtime.supp
+
+test-c: $(BUILD)/server_mode $(BUILD)/conn_misuse
+	$(VALGRIND) $(BUILD)/server_mode
+	$(VALGRIND) $(BUILD)/conn_misuse
 
 test-python: all
 	PORTICO_LIBRARY=$(CURDIR)/$(LIB) bash tests/python/run_all.sh
