@@ -65,9 +65,18 @@ $(BUILD)/conn_misuse: tests/c/conn_misuse.c include/portico.h $(LIB)
 VALGRIND := GODEBUG=cpu.rdtscp=off valgrind --quiet --error-exitcode=99 --leak-check=full \
   --errors-for-leak-kinds=definite --show-leak-kinds=definite --suppressions=tests/c/go-runtime.supp
 
-test-c: $(BUILD)/server_mode $(BUILD)/conn_misuse
+# The container never links the library: its workers dlopen it after fork.
+$(BUILD)/container: tests/c/container.c include/portico.h
+	@mkdir -p $(BUILD)
+	gcc -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Iinclude $< -o $@ -ldl
+
+# Server mode, connection-mode misuse, and the C container driven by curl,
+# nghttp, python3-websockets, node's http2 and h2spec (strict), all under
+# valgrind (the container's workers too: valgrind follows fork).
+test-c: $(BUILD)/server_mode $(BUILD)/conn_misuse $(BUILD)/container $(BUILD)/tools/h2spec
 	$(VALGRIND) $(BUILD)/server_mode
 	$(VALGRIND) $(BUILD)/conn_misuse
+	bash tests/c/container_test.sh $(BUILD)/container $(CURDIR)/$(LIB) $(CURDIR)/$(BUILD)/tools/h2spec env $(VALGRIND)
 
 test-python: all
 	PORTICO_LIBRARY=$(CURDIR)/$(LIB) bash tests/python/run_all.sh
