@@ -72,11 +72,13 @@ $(BUILD)/container: tests/c/container.c include/portico.h
 
 # Server mode, connection-mode misuse, and the C container driven by curl,
 # nghttp, python3-websockets, node's http2 and h2spec (strict), all under
-# valgrind (the container's workers too: valgrind follows fork).
-test-c: $(BUILD)/server_mode $(BUILD)/conn_misuse $(BUILD)/container $(BUILD)/tools/h2spec
+# valgrind (the container's workers too: valgrind follows fork); then the
+# example of docs/c-api.md, built as the page says.
+test-c: $(BUILD)/server_mode $(BUILD)/conn_misuse $(BUILD)/container $(BUILD)/tools/h2spec $(BUILD)/portico.pc
 	$(VALGRIND) $(BUILD)/server_mode
 	$(VALGRIND) $(BUILD)/conn_misuse
 	bash tests/c/container_test.sh $(BUILD)/container $(CURDIR)/$(LIB) $(CURDIR)/$(BUILD)/tools/h2spec env $(VALGRIND)
+	bash tests/c/doc_example.sh $(BUILD)
 
 test-python: all
 	PORTICO_LIBRARY=$(CURDIR)/$(LIB) bash tests/python/run_all.sh
