@@ -213,13 +213,13 @@ func (c *Conn) finish() {
 }
 
 func (c *Conn) nextSniff() {
-	switch sniffPreface(c.sniffBuf) {
-	case sniffMore:
+	switch Sniff(c.sniffBuf) {
+	case SniffMore:
 		if c.eof {
 			c.finish()
 		}
 		return
-	case sniffH2:
+	case SniffH2:
 		b := c.sniffBuf
 		c.sniffBuf = nil
 		c.startH2()
@@ -228,7 +228,7 @@ func (c *Conn) nextSniff() {
 			c.p2.Recv(nil, c.now)
 		}
 		c.nextH2()
-	case sniffJunk:
+	case SniffJunk:
 		c.finish()
 	default:
 		b := c.sniffBuf

@@ -27,7 +27,7 @@ func (c *Conn) nextH1() {
 		case h1.RequestEvent:
 			r := c.p1.Request()
 			if !c.cfg.TLS && !c.cfg.NoH2CUpgrade {
-				if settings, ok := h2cSettings(r); ok {
+				if settings, ok := H2CSettings(r); ok {
 					c.upgradeH2(r, settings)
 					c.nextH2()
 					return

@@ -12,27 +12,32 @@ const (
 	sniffLimit  = 4096 // bytes of a first line worth waiting for
 )
 
+// Sniffed is what the first bytes of a cleartext connection are.
+type Sniffed int
+
 const (
-	sniffMore = iota
-	sniffH2
-	sniffH1
-	sniffJunk
+	SniffMore Sniffed = iota // undecided: read more
+	SniffH2                  // the HTTP/2 preface (prior knowledge)
+	SniffH1                  // HTTP/1.x (or a preface so broken that HTTP/1.1 must refuse it)
+	SniffJunk                // not HTTP: close without an answer
 )
 
-func sniffPreface(b []byte) int {
+// Sniff decides the protocol of a cleartext connection from its first bytes.
+// Server mode and connection mode share it.
+func Sniff(b []byte) Sniffed {
 	n := min(len(b), len(prefaceLine))
 	if string(b[:n]) == prefaceLine[:n] {
 		if n == len(prefaceLine) {
-			return sniffH2
+			return SniffH2
 		}
-		return sniffMore
+		return SniffMore
 	}
 	line, _, found := bytes.Cut(b, []byte("\r\n"))
 	switch {
 	case !found && len(b) < sniffLimit:
-		return sniffMore
+		return SniffMore
 	case found && !bytes.Contains(line, []byte(" HTTP/")):
-		return sniffJunk
+		return SniffJunk
 	}
-	return sniffH1
+	return SniffH1
 }

@@ -12,10 +12,11 @@ import (
 // still sent by curl --http2 and nghttp -u): the request is answered 101
 // and becomes stream 1 of an HTTP/2 connection.
 
-// h2cSettings reports whether req asks for h2c in a way we take: exactly one
-// HTTP2-Settings field, named in Connection, and no body (a request with a
-// body is served over HTTP/1.1, which RFC 7540 3.2 allows).
-func h2cSettings(req *h1.Request) ([]byte, bool) {
+// H2CSettings reports whether req asks for h2c in a way we take, and returns
+// the decoded HTTP2-Settings: exactly one such field, named in Connection,
+// and no body (a request with a body is served over HTTP/1.1, which RFC 7540
+// 3.2 allows; nginx does too). Server mode and connection mode share it.
+func H2CSettings(req *h1.Request) ([]byte, bool) {
 	if req.Upgrade == nil || !hasToken(req.Upgrade, "h2c") || req.ContentLength > 0 || req.Chunked {
 		return nil, false
 	}
@@ -39,9 +40,9 @@ func h2cSettings(req *h1.Request) ([]byte, bool) {
 	return payload, true
 }
 
-// upgradeH2 answers 101 and turns the connection into HTTP/2 with req as
-// stream 1, reported to the host as a Request on stream 1.
-func (c *Conn) upgradeH2(req *h1.Request, settings []byte) {
+// H2CRequest is req (which asked for h2c) as the HTTP/2 request of stream
+// 1, copied out of the HTTP/1.1 parser's buffer.
+func H2CRequest(req *h1.Request) h2.Request {
 	path := bytes.Clone(req.Path)
 	if len(req.Query) > 0 {
 		path = append(append(path, '?'), req.Query...)
@@ -53,6 +54,13 @@ func (c *Conn) upgradeH2(req *h1.Request, settings []byte) {
 			up.Fields = append(up.Fields, h2.Field{Name: bytes.ToLower(f.Name), Value: bytes.Clone(f.Value)})
 		}
 	}
+	return up
+}
+
+// upgradeH2 answers 101 and turns the connection into HTTP/2 with req as
+// stream 1, reported to the host as a Request on stream 1.
+func (c *Conn) upgradeH2(req *h1.Request, settings []byte) {
+	up := H2CRequest(req)
 	for ev := c.p1.Next(); ev == h1.DataEvent; ev = c.p1.Next() {
 	} // the (empty) body's end
 	rest := bytes.Clone(c.p1.Buffered()) // the client preface may already be here
