@@ -121,3 +121,35 @@ func TestCloseIsPolite(t *testing.T) {
 		t.Fatalf("no GOAWAY in % x", out)
 	}
 }
+
+func TestPipelineFloodIsCutOff(t *testing.T) {
+	c := New(Config{})
+	c.Recv([]byte("GET / HTTP/1.1\r\nHost: a\r\n\r\n"), time.Now())
+	if ev := c.Next(); ev.Kind != Request {
+		t.Fatalf("got %v", ev.Kind)
+	}
+	c.Next() // End
+	more := []byte(strings.Repeat("GET / HTTP/1.1\r\nHost: a\r\n\r\n", 1000))
+	for i := 0; i < 100; i++ { // 2.7 MB ahead of the first answer
+		c.Recv(more, time.Now())
+	}
+	if ev := c.Next(); ev.Kind != NeedData {
+		t.Fatalf("got %v", ev.Kind)
+	}
+	c.Respond(1, 200, nil, []byte("x"), true)
+	for {
+		ev := c.Next()
+		if ev.Kind == Closed {
+			break
+		}
+		if ev.Kind == NeedData {
+			t.Fatal("the connection went on after the flood")
+		}
+		if ev.Kind == Request {
+			c.Respond(ev.Stream, 200, nil, nil, true)
+		}
+	}
+	if c.WantRead() {
+		t.Fatal("still reading")
+	}
+}

@@ -92,6 +92,10 @@ var (
 	ErrClosed = errors.New("conn: connection closed")
 )
 
+// pipelineLimit bounds the HTTP/1.x bytes buffered ahead of a request still
+// waiting for its response.
+const pipelineLimit = 1 << 20
+
 type mode uint8
 
 const (
@@ -168,6 +172,13 @@ func (c *Conn) Recv(p []byte, now time.Time) {
 			c.sniffBuf = append(c.sniffBuf, p...)
 		}
 	case modeH1:
+		if c.open1 && !c.body1 && len(c.p1.Buffered())+len(p) > pipelineLimit {
+			// A client this far ahead of the answers is cut off after the
+			// current response (it must retry pipelined requests anyway,
+			// RFC 9112 9.3.2): the buffer must not grow without bound.
+			c.closeAft = true
+			return
+		}
 		c.p1.Recv(p)
 	case modeWS1:
 		c.ws1.Recv(p)
