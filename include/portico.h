@@ -305,7 +305,8 @@ typedef struct portico_conn portico_conn;
 #define PORTICO_EV_WS_MESSAGE 6 /* a whole WebSocket message; flags: PORTICO_WS_TEXT or _BINARY */
 #define PORTICO_EV_WS_CLOSE 7   /* the WebSocket is over; code: close code; payload: reason */
 #define PORTICO_EV_GOAWAY 8     /* the client sent GOAWAY; stream: its last id; code: error code */
-#define PORTICO_EV_CLOSED 9     /* the connection is finished: send what is left, then close */
+#define PORTICO_EV_CLOSED 9     /* the connection is finished: send what is left, then close;
+                                   comes once, after it poll gives PORTICO_ERR_DONE */
 
 /* One event from portico_conn_poll; its payload goes to the caller's buffer.
  * A request head payload is NUL-separated latin-1 text: method, path (raw),
@@ -349,8 +350,11 @@ int64_t portico_conn_poll(portico_conn *conn, portico_event *ev, uint8_t *buf, s
  * nothing to send). Owner thread only. */
 int64_t portico_conn_send(portico_conn *conn, uint8_t *buf, size_t cap);
 
-/* 1 if the connection still reads from the peer, else 0. When both this
- * and portico_conn_want_write are 0, close the socket and free. Owner thread. */
+/* 1 if the connection still reads from the peer, else 0 (EOF seen, or it is
+ * closing): stop watching the socket for input then. The connection is
+ * finished once PORTICO_EV_CLOSED was polled and portico_conn_want_write is
+ * 0: close the socket and free. (0 before PORTICO_EV_CLOSED: the peer
+ * half-closed and a response is still owed.) Owner thread only. */
 int portico_conn_want_read(portico_conn *conn);
 
 /* 1 if output is pending (call portico_conn_send), else 0. Owner thread. */
@@ -419,7 +423,7 @@ int portico_conn_ws_close(portico_conn *conn, uint32_t stream, int code, const c
 
 /* Close politely: GOAWAY on HTTP/2 (open streams may finish), close 1001 on
  * a WebSocket over HTTP/1.1, on HTTP/1.x after the response in progress.
- * Keep sending until want_read and want_write are 0. Owner thread only. */
+ * Keep polling and sending until PORTICO_EV_CLOSED. Owner thread only. */
 int portico_conn_close(portico_conn *conn);
 
 /* Release the connection (the socket stays the container's to close); the

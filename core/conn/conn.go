@@ -280,8 +280,10 @@ func (c *Conn) Send(dst []byte) int {
 // WantWrite reports whether bytes wait to be sent.
 func (c *Conn) WantWrite() bool { return len(c.pending()) > 0 }
 
-// WantRead reports whether the connection still reads from the peer. Once both
-// WantRead and WantWrite are false the transport can be closed.
+// WantRead reports whether the connection still reads from the peer. The
+// connection is finished once Next reported Closed and WantWrite is false;
+// WantRead false before that means the peer half-closed and a response is
+// still owed.
 func (c *Conn) WantRead() bool { return !c.eof && !c.finished }
 
 // Close ends the connection politely: GOAWAY on HTTP/2 (open streams may

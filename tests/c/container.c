@@ -126,6 +126,7 @@ struct client {
     portico_conn *pc;
     struct buf out; /* bytes taken from the library, not yet written */
     size_t out_off;
+    int closed;     /* PORTICO_EV_CLOSED was polled */
     int lingering;  /* finished: half-closed, reading until EOF or timeout */
     time_t linger_until;
     struct stream *streams;
@@ -279,6 +280,9 @@ static void on_event(struct client *c, const portico_event *ev, const uint8_t *p
     case PORTICO_EV_RESET:
         drop_stream(c, ev->stream);
         break;
+    case PORTICO_EV_CLOSED:
+        c->closed = 1;
+        break;
     default: /* END of a plain request, WS_CLOSE (the engine answers), GOAWAY, CLOSED */
         break;
     }
@@ -351,8 +355,10 @@ static void progress(struct client *c) {
         set_events(c, EPOLLOUT); /* backpressure: read no more until it drains */
         return;
     }
-    if (P.conn_want_read(c->pc) == 1) {
-        set_events(c, EPOLLIN);
+    if (!c->closed) {
+        /* want_read 0 before PORTICO_EV_CLOSED: the peer half-closed and an
+         * answer is owed (this app answers at once, so only for a moment). */
+        set_events(c, P.conn_want_read(c->pc) == 1 ? EPOLLIN : 0);
         return;
     }
     /* Finished. Half-close and read until the peer closes, so that a last
@@ -366,6 +372,10 @@ static void progress(struct client *c) {
 }
 
 static void on_readable(struct client *c) {
+    if (!c->lingering && P.conn_want_read(c->pc) != 1) {
+        free_client(c); /* woken with no input wanted: the peer is gone (EPOLLHUP, EPOLLERR) */
+        return;
+    }
     uint8_t in[65536];
     ssize_t n = read(c->fd, in, sizeof in);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -375,6 +385,7 @@ static void on_readable(struct client *c) {
             free_client(c);
         return;
     }
+
     if (n < 0)
         n = 0; /* a reset is an end of input too */
     P.conn_recv(c->pc, in, (size_t)n);

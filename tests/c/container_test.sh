@@ -50,6 +50,22 @@ for mode in --http1.1 --http2 --http2-prior-knowledge; do
   # 3 MB: beyond every HTTP/2 window, so flow control works both ways.
   expect "curl $mode POST /echo 3 MB" "$sum" "$($C $mode --data-binary @"$tmp/up" "$url/echo" | md5sum)"
 done
+# A client that half-closes after its request still gets the answer, then EOF.
+got=$($PY - "$port" <<'PYEOF'
+import socket, sys
+s = socket.create_connection(('127.0.0.1', int(sys.argv[1])), timeout=60)
+s.sendall(b'GET / HTTP/1.1\r\nHost: a\r\n\r\n')
+s.shutdown(socket.SHUT_WR)
+b = b''
+while True:
+    d = s.recv(65536)
+    if not d:
+        break
+    b += d
+print(b.split(b'\r\n')[0].decode(), b.endswith(b'\r\n\r\nhello\n'))
+PYEOF
+)
+expect "half-closed HTTP/1.1 client gets its answer, then EOF" "HTTP/1.1 200 OK True" "$got"
 out=$(nghttp -nv "$url/" 2>&1)
 if echo "$out" | grep -q ':status: 200' && echo "$out" | grep -q 'SETTINGS_ENABLE_CONNECT_PROTOCOL(0x08):1'; then
   pass "nghttp (prior knowledge; ENABLE_CONNECT_PROTOCOL advertised)"
