@@ -3,12 +3,22 @@ package main
 /*
 #include <stdint.h>
 #include <stddef.h>
+#include <unistd.h>
+#include <sys/syscall.h>
+
+// The calling thread's id, cached per thread: a cgo call costs far less
+// than the gettid system call through Go's syscall path.
+static __thread long pco_tid;
+static long pco_thread_id(void) {
+    if (!pco_tid)
+        pco_tid = syscall(SYS_gettid);
+    return pco_tid;
+}
 */
 import "C"
 
 import (
 	"runtime/cgo"
-	"syscall"
 	"time"
 
 	"github.com/portico-http/portico/core/conn"
@@ -37,8 +47,8 @@ type pcoEvent struct {
 
 // onConn is the common part of the connection exports: the fork check, the
 // panic guard, the handle lookup, the owner-thread check and the argument
-// check (ok). A cgo call runs Go on the caller's own thread, so gettid here
-// is the C caller's thread id.
+// check (ok). An export runs on the C caller's own thread, so the thread id
+// read here is the caller's.
 func onConn(h C.uintptr_t, ok bool, f func(*connBox) C.int64_t) (rc C.int64_t) {
 	if forked() {
 		return errForked
@@ -52,7 +62,7 @@ func onConn(h C.uintptr_t, ok bool, f func(*connBox) C.int64_t) (rc C.int64_t) {
 	if b == nil || !ok {
 		return errInvalid
 	}
-	if syscall.Gettid() != b.owner {
+	if int(C.pco_thread_id()) != b.owner {
 		return errThread
 	}
 	return f(b)
@@ -107,7 +117,7 @@ func portico_conn_new(opts C.uintptr_t, flags C.int, alpn *C.char) (h C.uintptr_
 	if alpn != nil {
 		cfg.ALPN = C.GoString(alpn)
 	}
-	b := &connBox{c: conn.New(cfg), owner: syscall.Gettid()}
+	b := &connBox{c: conn.New(cfg), owner: int(C.pco_thread_id())}
 	return C.uintptr_t(cgo.NewHandle(b))
 }
 
