@@ -28,6 +28,7 @@ const (
 	errForked   = -10
 	errInternal = -11
 	errTooLarge = -12
+	errThread   = -13 // a connection used from a thread other than its owner
 )
 
 var errorNames = map[int]string{
@@ -44,6 +45,7 @@ var errorNames = map[int]string{
 	errForked:   "process forked after the library was loaded; load it after fork",
 	errInternal: "internal error in libportico",
 	errTooLarge: "request body over max_body_size",
+	errThread:   "connection used from a thread other than the one that made it",
 }
 
 // code maps a driver error to its C error code.

@@ -46,7 +46,8 @@ enum portico_error {
     PORTICO_ERR_IO = -9,        /* the peer went away or a socket call failed */
     PORTICO_ERR_FORKED = -10,   /* called in a process forked after the library loaded */
     PORTICO_ERR_INTERNAL = -11, /* a bug in the library, caught at the boundary */
-    PORTICO_ERR_TOO_LARGE = -12 /* the request body is over max_body_size (413 sent) */
+    PORTICO_ERR_TOO_LARGE = -12, /* the request body is over max_body_size (413 sent) */
+    PORTICO_ERR_THREAD = -13    /* a connection used from a thread other than its owner */
 };
 
 /* Flags for portico_request_respond and portico_request_write. */
@@ -273,6 +274,161 @@ int portico_ws_close(uint64_t ws, int code, const char *reason);
 /* Release the WebSocket: closes with 1000 if still open; the id stops
  * working. */
 int portico_ws_free(uint64_t ws);
+
+/* ---- connection mode -----------------------------------------------------
+ * The container owns the socket and its event loop; the library is a
+ * sans-I/O protocol engine for one connection (HTTP/1.x, HTTP/2, WebSocket
+ * over both). Feed received bytes with portico_conn_recv, take events with
+ * portico_conn_poll until PORTICO_ERR_DONE, answer with the commands below,
+ * and write out what portico_conn_send gives. No callbacks, no threads, no
+ * timers: time-outs are the container's.
+ *
+ * Threads: a connection belongs to the thread that made it. Every
+ * portico_conn_* call from another thread returns PORTICO_ERR_THREAD and
+ * touches nothing; different connections may live on different threads.
+ *
+ * Streams: each request has a stream id (> 0): the HTTP/2 stream id, or 1,
+ * 2, 3... in order on HTTP/1.x, where one request is answered at a time.
+ * A finished or unknown stream id gives PORTICO_ERR_INVALID. */
+
+typedef struct portico_conn portico_conn;
+
+/* Flags for portico_conn_new. */
+#define PORTICO_CONN_TLS 1 /* the container terminated TLS: no h2c, https scheme */
+
+/* Event kinds (portico_event.kind). */
+#define PORTICO_EV_REQUEST 1    /* a request head; flags: PORTICO_REQ_*; payload: the head */
+#define PORTICO_EV_DATA 2       /* request body bytes; payload: the bytes */
+#define PORTICO_EV_END 3        /* the request body is complete; payload: trailers (pairs) */
+#define PORTICO_EV_RESET 4      /* the stream is gone (code: HTTP/2 error code); stop answering it */
+#define PORTICO_EV_WRITABLE 5   /* send window grew on stream (0: all): retry short writes */
+#define PORTICO_EV_WS_MESSAGE 6 /* a whole WebSocket message; flags: PORTICO_WS_TEXT or _BINARY */
+#define PORTICO_EV_WS_CLOSE 7   /* the WebSocket is over; code: close code; payload: reason */
+#define PORTICO_EV_GOAWAY 8     /* the client sent GOAWAY; stream: its last id; code: error code */
+#define PORTICO_EV_CLOSED 9     /* the connection is finished: send what is left, then close;
+                                   comes once, after it poll gives PORTICO_ERR_DONE */
+
+/* One event from portico_conn_poll; its payload goes to the caller's buffer.
+ * A request head payload is NUL-separated latin-1 text: method, path (raw),
+ * query, protocol ("HTTP/1.0", "HTTP/1.1", "HTTP/2.0"), scheme, authority,
+ * then name and value for each header field, each followed by a NUL. An
+ * HTTP/2 WebSocket (extended CONNECT) is shown as GET with
+ * PORTICO_REQ_WEBSOCKET, like an HTTP/1.1 one. */
+typedef struct portico_event {
+    int kind;        /* PORTICO_EV_* */
+    uint32_t stream; /* the stream it concerns (0: the connection) */
+    int flags;       /* PORTICO_REQ_* for a request, PORTICO_WS_* for a message */
+    int code;        /* reset, GOAWAY or WebSocket close code */
+    size_t len;      /* payload length: the size needed when PORTICO_ERR_BUFFER */
+} portico_event;
+
+/* A new connection for a freshly accepted socket, with a copy of the limits
+ * in OPTS (NULL: defaults; max_head_size, max_body_size, ws_max_message_size,
+ * h2c_upgrade apply). FLAGS: PORTICO_CONN_TLS if the container terminated
+ * TLS; ALPN (NULL or "") is the protocol it chose ("h2" starts HTTP/2 at
+ * once). On cleartext the HTTP/2 preface is sniffed and Upgrade: h2c is
+ * honoured. The calling thread becomes its owner. NULL on failure or in a
+ * process forked after load. Free with portico_conn_free. */
+portico_conn *portico_conn_new(const portico_options *opts, int flags, const char *alpn);
+
+/* Feed LEN received bytes (copied); LEN 0 means the peer closed its side
+ * (EOF). Returns PORTICO_OK, or PORTICO_ERR_CLOSED once the connection reads
+ * no more (the bytes are dropped). Owner thread only. */
+int portico_conn_recv(portico_conn *conn, const uint8_t *data, size_t len);
+
+/* Take the next event: fill *EV and copy its payload into BUF. Returns the
+ * payload length, PORTICO_ERR_DONE when nothing is pending (feed more bytes
+ * or give a command), or PORTICO_ERR_BUFFER when CAP < ev->len: the event
+ * stays and the next call returns it (CAP 0 is a size query). Request body
+ * bytes count as consumed when polled: an HTTP/2 client gets its window
+ * back then, so a container applies backpressure by polling later. Owner
+ * thread only. */
+int64_t portico_conn_poll(portico_conn *conn, portico_event *ev, uint8_t *buf, size_t cap);
+
+/* Copy up to CAP pending output bytes into BUF for the container to write to
+ * the socket; what is copied is gone from the library. Returns the count (0:
+ * nothing to send). Owner thread only. */
+int64_t portico_conn_send(portico_conn *conn, uint8_t *buf, size_t cap);
+
+/* 1 if the connection still reads from the peer, else 0 (EOF seen, or it is
+ * closing): stop watching the socket for input then. The connection is
+ * finished once PORTICO_EV_CLOSED was polled and portico_conn_want_write is
+ * 0: close the socket and free. (0 before PORTICO_EV_CLOSED: the peer
+ * half-closed and a response is still owed.) Owner thread only. */
+int portico_conn_want_read(portico_conn *conn);
+
+/* 1 if output is pending (call portico_conn_send), else 0. Owner thread. */
+int portico_conn_want_write(portico_conn *conn);
+
+/* Start the response on STREAM. HEAD is NUL-separated latin-1 text: the
+ * status line ("200 OK"), then name and value for each field (copied).
+ * BODY is the first part of the body; with PORTICO_END it is all of it.
+ * Returns how many BODY bytes were taken: HTTP/2 flow control may take
+ * fewer, and then the response is not ended: write the rest after
+ * PORTICO_EV_WRITABLE. Rejecting a WebSocket request is a plain respond.
+ * Errors: PORTICO_ERR_HEADER, _STATE, _INVALID. Owner thread only. */
+int64_t portico_conn_respond(portico_conn *conn, uint32_t stream, const uint8_t *head,
+                             size_t head_len, const uint8_t *body, size_t body_len, int flags);
+
+/* Write body bytes after portico_conn_respond (copied). Returns how many were
+ * taken (HTTP/1.x: all; HTTP/2: what the send windows allow, maybe 0); with
+ * PORTICO_END the response ends once everything was taken. Owner thread. */
+int64_t portico_conn_write(portico_conn *conn, uint32_t stream, const uint8_t *data, size_t len,
+                           int flags);
+
+/* Set trailers (NUL-separated name and value pairs, copied) sent when the
+ * response ends; only where the request had PORTICO_REQ_TRAILERS. A later
+ * call replaces them. Owner thread only. */
+int portico_conn_set_trailers(portico_conn *conn, uint32_t stream, const uint8_t *fields,
+                              size_t len);
+
+/* Send 103 Early Hints with FIELDS (NUL-separated pairs) before the
+ * response; an HTTP/1.0 client gets nothing. PORTICO_ERR_STATE after the
+ * response started. Owner thread only. */
+int portico_conn_early_hints(portico_conn *conn, uint32_t stream, const uint8_t *fields,
+                             size_t len);
+
+/* HTTP/2 server push on STREAM (which must have PORTICO_REQ_PUSH): HEAD is
+ * NUL-separated, the path (with any query) then request field pairs; the
+ * method is GET, scheme and authority are STREAM's. Returns the promised
+ * stream id, answered like any other stream with portico_conn_respond;
+ * PORTICO_ERR_STATE if push is not possible (HTTP/1.x, client forbids it).
+ * Owner thread only. */
+int64_t portico_conn_push(portico_conn *conn, uint32_t stream, const uint8_t *head,
+                          size_t head_len);
+
+/* Abandon STREAM: RST_STREAM(CANCEL) on HTTP/2; on HTTP/1.x the connection
+ * is closed (nothing else can end a response honestly). Owner thread. */
+int portico_conn_reset(portico_conn *conn, uint32_t stream);
+
+/* Accept the WebSocket request on STREAM (PORTICO_REQ_WEBSOCKET): 101 on
+ * HTTP/1.1, 200 on HTTP/2 (RFC 8441). SUBPROTOCOL (NULL or "": none) must be
+ * one the client offered; HEAD holds extra response fields as NUL-separated
+ * pairs (may be NULL). permessage-deflate is taken when offered. Messages
+ * then arrive as PORTICO_EV_WS_MESSAGE on STREAM. Owner thread only. */
+int portico_conn_ws_accept(portico_conn *conn, uint32_t stream, const char *subprotocol,
+                           const uint8_t *head, size_t head_len);
+
+/* Send a PORTICO_WS_TEXT (UTF-8), PORTICO_WS_BINARY message or a
+ * PORTICO_WS_PING (<= 125 bytes) on the WebSocket STREAM (copied). Returns
+ * PORTICO_OK, PORTICO_ERR_CLOSED once closing, PORTICO_ERR_HEADER for bad
+ * UTF-8 or a big ping. Owner thread only. */
+int portico_conn_ws_send(portico_conn *conn, uint32_t stream, int kind, const uint8_t *data,
+                         size_t len);
+
+/* Start the WebSocket closing handshake with CODE (1000, 1001, 3000-4999)
+ * and REASON (NULL or UTF-8); the peer's answer comes as
+ * PORTICO_EV_WS_CLOSE. Owner thread only. */
+int portico_conn_ws_close(portico_conn *conn, uint32_t stream, int code, const char *reason);
+
+/* Close politely: GOAWAY on HTTP/2 (open streams may finish), close 1001 on
+ * a WebSocket over HTTP/1.1, on HTTP/1.x after the response in progress.
+ * Keep polling and sending until PORTICO_EV_CLOSED. Owner thread only. */
+int portico_conn_close(portico_conn *conn);
+
+/* Release the connection (the socket stays the container's to close); the
+ * pointer stops working (PORTICO_ERR_INVALID). Owner thread only. */
+int portico_conn_free(portico_conn *conn);
 
 #ifdef __cplusplus
 }

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	coreconn "github.com/portico-http/portico/core/conn"
 	"github.com/portico-http/portico/core/h1"
 	"github.com/portico-http/portico/core/ws"
 )
@@ -111,16 +112,17 @@ func (c *conn) serve() {
 	sniff := !secure // cleartext: HTTP/2 with prior knowledge starts with its preface
 	for {
 		if sniff {
-			switch sniffPreface(c.p.Buffered()) {
-			case sniffMore:
+			// The sniffing rule is shared with connection mode (core/conn).
+			switch coreconn.Sniff(c.p.Buffered()) {
+			case coreconn.SniffMore:
 				if c.eof || !c.readMore(&headStart, opts) {
 					return
 				}
 				continue
-			case sniffH2:
+			case coreconn.SniffH2:
 				c.serveH2(bytes.Clone(c.p.Buffered()), nil)
 				return
-			case sniffJunk:
+			case coreconn.SniffJunk:
 				return
 			}
 			sniff = false
@@ -136,7 +138,7 @@ func (c *conn) serve() {
 		case h1.RequestEvent:
 			headStart = time.Time{}
 			if opts.H2CUpgrade && !secure { // h2c is cleartext only (RFC 7540 3.2)
-				if settings, ok := h2cUpgrade(c.p.Request()); ok {
+				if settings, ok := coreconn.H2CSettings(c.p.Request()); ok {
 					c.upgradeToH2(c.p.Request(), settings)
 					return
 				}
@@ -164,41 +166,6 @@ func (c *conn) serve() {
 			return
 		}
 	}
-}
-
-// What the first bytes of a cleartext connection are. HTTP/2 with prior
-// knowledge starts with its preface, whose first line is enough to decide:
-// a bad rest is the HTTP/2 engine's to refuse with GOAWAY, not a 505 from
-// the HTTP/1.1 parser (h2spec 3.5/2). A first line that names no HTTP
-// version at all is not HTTP: the connection is closed without an answer.
-const (
-	prefaceLine = "PRI * HTTP/2.0\r\n"
-	sniffLimit  = 4096 // bytes of a first line worth waiting for
-)
-
-const (
-	sniffMore = iota
-	sniffH2
-	sniffH1
-	sniffJunk
-)
-
-func sniffPreface(b []byte) int {
-	n := min(len(b), len(prefaceLine))
-	if string(b[:n]) == prefaceLine[:n] {
-		if n == len(prefaceLine) {
-			return sniffH2
-		}
-		return sniffMore
-	}
-	line, _, found := bytes.Cut(b, []byte("\r\n"))
-	switch {
-	case !found && len(b) < sniffLimit:
-		return sniffMore
-	case found && !bytes.Contains(line, []byte(" HTTP/")):
-		return sniffJunk
-	}
-	return sniffH1
 }
 
 // handshake runs the TLS handshake within the header timeout, so a client
