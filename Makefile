@@ -51,6 +51,10 @@ test-fuzz:
 	go test -run='^$$' -fuzz='^FuzzRequest$$' -fuzztime=$(FUZZTIME) ./core/h1
 	go test -run='^$$' -fuzz='^FuzzEndpoint$$' -fuzztime=$(FUZZTIME) ./core/ws
 	go test -run='^$$' -fuzz='^FuzzConn$$' -fuzztime=$(FUZZTIME) ./core/h2
+	go test -run='^$$' -fuzz='^FuzzFrames$$' -fuzztime=$(FUZZTIME) ./core/h2
+	go test -run='^$$' -fuzz='^FuzzDeflate$$' -fuzztime=$(FUZZTIME) ./core/ws
+	go test -run='^$$' -fuzz='^FuzzBoundary$$' -fuzztime=$(FUZZTIME) ./capi
+	go test -count=1 ./capi
 
 $(BUILD)/server_mode: tests/c/server_mode.c include/portico.h $(LIB)
 	gcc -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Iinclude $< -o $@ \

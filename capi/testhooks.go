@@ -73,7 +73,9 @@ func hkWrite(id uint64, data []byte, flags int) int {
 	p, n := cBuf(data)
 	return int(portico_request_write(C.uint64_t(id), p, n, C.int(flags)))
 }
-func hkAbort(id uint64, status int) int { return int(portico_request_abort(C.uint64_t(id), C.int(status))) }
+func hkAbort(id uint64, status int) int {
+	return int(portico_request_abort(C.uint64_t(id), C.int(status)))
+}
 func hkEarlyHints(id uint64, fields []byte) int {
 	p, n := cBuf(fields)
 	return int(portico_request_early_hints(C.uint64_t(id), p, n))
@@ -112,5 +114,5 @@ func hkWSSend(id uint64, kind int, data []byte) int {
 func hkWSClose(id uint64, code int, reason *string) int {
 	return int(portico_ws_close(C.uint64_t(id), C.int(code), cStr(reason)))
 }
-func hkWSFree(id uint64) int { return int(portico_ws_free(C.uint64_t(id))) }
+func hkWSFree(id uint64) int     { return int(portico_ws_free(C.uint64_t(id))) }
 func hkStrerror(code int) string { return C.GoString(portico_strerror(C.int(code))) }

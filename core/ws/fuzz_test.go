@@ -19,8 +19,16 @@ func FuzzEndpoint(f *testing.F) {
 	for _, s := range fuzzSeeds() {
 		f.Add(s.flags, s.data)
 	}
-	const limit = 64 << 10
-	f.Fuzz(func(t *testing.T, flags byte, data []byte) {
+	f.Fuzz(checkEndpoint)
+}
+
+const fuzzLimit = 64 << 10
+
+// checkEndpoint runs client bytes through echoing endpoints (whole, then
+// chopped) and checks the invariants of FuzzEndpoint.
+func checkEndpoint(t *testing.T, flags byte, data []byte) {
+	const limit = fuzzLimit
+	{
 		mk := func() *Endpoint {
 			var neg Negotiated
 			if flags&1 != 0 {
@@ -54,7 +62,7 @@ func FuzzEndpoint(f *testing.F) {
 		if !reflect.DeepEqual(evs, evs2) || !bytes.Equal(out, out2) {
 			t.Fatalf("chunk %d differs:\n%v\n%v", chunk, evs, evs2)
 		}
-	})
+	}
 }
 
 type fuzzSeed struct {
