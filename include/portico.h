@@ -99,7 +99,10 @@ portico_options *portico_options_new(void);
  * ws_max_message_size 16777216 (bytes; close 1009 beyond),
  * ws_ping_interval_ms 20000 (ping a quiet WebSocket; 0: never),
  * ws_ping_timeout_ms 20000 (close one silent that much longer with 1011),
- * h2c_upgrade 1 (honour "Upgrade: h2c"; 0: ignore it). Returns
+ * h2c_upgrade 1 (honour "Upgrade: h2c"; 0: ignore it), request_timeout_ms
+ * 0 (off; from queueing to the end of the response: past it a request with
+ * nothing sent gets 503 and its connection closes, a started response is
+ * cut, and the id answers PORTICO_ERR_INVALID from then on). Returns
  * PORTICO_OK or PORTICO_ERR_OPTION. */
 int portico_options_set(portico_options *opts, const char *name, const char *value);
 

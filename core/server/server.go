@@ -164,11 +164,18 @@ func (s *Server) forget(c *conn) {
 // enqueue hands a request to the host. It blocks while the queue is full
 // (backpressure on the connection) and gives up once the server is killed.
 func (s *Server) enqueue(ex *Exchange) bool {
+	if d := s.opts.RequestTimeout; d > 0 {
+		// Time in the queue counts: the client waits just the same.
+		ex.b.lock()
+		ex.timer = time.AfterFunc(d, ex.expire)
+		ex.b.unlock()
+	}
 	select {
 	case s.queue <- ex:
 		s.ready.wake()
 		return true
 	case <-s.kill:
+		ex.stopTimer()
 		return false
 	}
 }
