@@ -386,6 +386,10 @@ func TestBoundaryBasics(t *testing.T) {
 		{"respond unknown id", int64(hkRespond(1<<62, []byte("200 OK"), nil, 1)), errInvalid},
 		{"ws_send bad kind", int64(hkWSSend(1<<62, 77, nil)), errInvalid},
 		{"options_set NULL name", int64(hkOptionsSet(hkOptionsNew(), nil, ptr("1"))), errInvalid},
+		{"debug_stats NULL", int64(hkDebugStats(nil, 3)), errInvalid},
+		{"debug_stats none wanted", int64(hkDebugStats(nil, 0)), 0},
+		{"debug_stats two of three", int64(hkDebugStats(make([]int64, 2), 2)), 2},
+		{"debug_stats more than there are", int64(hkDebugStats(make([]int64, 8), 8)), 3},
 	} {
 		if c.got != c.want {
 			t.Errorf("%s: %d (%s), want %d", c.name, c.got, hkStrerror(int(c.got)), c.want)

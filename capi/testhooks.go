@@ -116,3 +116,10 @@ func hkWSClose(id uint64, code int, reason *string) int {
 }
 func hkWSFree(id uint64) int     { return int(portico_ws_free(C.uint64_t(id))) }
 func hkStrerror(code int) string { return C.GoString(portico_strerror(C.int(code))) }
+func hkDebugStats(out []int64, n int) int {
+	var p *C.int64_t
+	if len(out) > 0 {
+		p = (*C.int64_t)(unsafe.Pointer(&out[0]))
+	}
+	return int(portico_debug_stats(p, C.size_t(n)))
+}

@@ -277,6 +277,15 @@ int portico_ws_close(uint64_t ws, int code, const char *reason);
  * working. */
 int portico_ws_free(uint64_t ws);
 
+/* ---- debugging ------------------------------------------------------------
+ * Counters for leak checks and soak runs; not needed to serve. */
+
+/* Write up to N of these process-wide counts into OUT, in this order: live
+ * request and WebSocket ids, open client connections (all servers), Go
+ * goroutines. Returns how many were written (3 at most; later versions may
+ * add more at the end). Any thread. */
+int portico_debug_stats(int64_t *out, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

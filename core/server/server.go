@@ -148,6 +148,7 @@ func (s *Server) accept(l net.Listener, cfg *tls.Config) {
 			continue
 		}
 		s.conns[c] = struct{}{}
+		openConns.Add(1)
 		s.connWG.Add(1)
 		s.mu.Unlock()
 		go c.serve()
@@ -157,6 +158,7 @@ func (s *Server) accept(l net.Listener, cfg *tls.Config) {
 func (s *Server) forget(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	openConns.Add(-1)
 	s.mu.Unlock()
 	s.connWG.Done()
 }
