@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/portico-http/portico/core/h1"
@@ -65,7 +66,8 @@ type Exchange struct {
 	offer *ws.Offer  // a valid WebSocket opening handshake, else nil
 	ws    *wsSession // after AcceptWebSocket
 
-	timer *time.Timer // the request timeout, if set; under the transport's lock
+	timer    *time.Timer // the request timeout, if set; under the transport's lock
+	timedOut atomic.Bool // the timeout fired and finished the request
 }
 
 // ID is the request's id as the host sees it.
@@ -141,10 +143,17 @@ func (ex *Exchange) finish() {
 func (ex *Exchange) expire() {
 	if c, ok := ex.b.(*conn); ok {
 		c.expire(ex)
-		return
+	} else {
+		ex.b.abort(ex, 503)
 	}
-	ex.b.abort(ex, 503)
+	ex.b.lock()
+	ex.timedOut.Store(ex.finished)
+	ex.b.unlock()
 }
+
+// expiredInQueue reports a request the timeout answered before the host
+// took it from the queue.
+func (ex *Exchange) expiredInQueue() bool { return ex.timedOut.Load() }
 
 func (ex *Exchange) stopTimer() {
 	ex.b.lock()

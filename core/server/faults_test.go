@@ -371,3 +371,24 @@ func TestRequestTimeoutOption(t *testing.T) {
 		t.Error("negative accepted")
 	}
 }
+
+// A request that timed out while queued (the host was busy) is answered 503
+// and never handed to the host: the next one is.
+func TestRequestTimeoutSkipsExpiredInQueue(t *testing.T) {
+	h, addr := startServer(t, func(o *Options) { o.RequestTimeout = 100 * time.Millisecond })
+	c1, r1 := dial(t, addr)
+	fmt.Fprint(c1, "GET /queued HTTP/1.1\r\nHost: x\r\n\r\n")
+	if resp, err := http.ReadResponse(r1, nil); err != nil || resp.StatusCode != 503 {
+		t.Fatalf("queued request: %v %v", resp, err)
+	}
+	c2, r2 := dial(t, addr)
+	fmt.Fprint(c2, "GET /fresh HTTP/1.1\r\nHost: x\r\n\r\n")
+	p := h.next()
+	if p.fields[1] != "/fresh" {
+		t.Fatalf("host got %q, want /fresh", p.fields[1])
+	}
+	p.ex.Respond(head("200 OK"), nil, true)
+	if resp, err := http.ReadResponse(r2, nil); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("fresh request: %v %v", resp, err)
+	}
+}

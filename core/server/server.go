@@ -186,7 +186,7 @@ func (s *Server) enqueue(ex *Exchange) bool {
 // record into dst. See portico_server_next for the layout.
 func (s *Server) Next(timeout time.Duration, dst []byte) (int, error) {
 	ex := s.takeStashed()
-	if ex == nil {
+	for ex == nil {
 		ex = s.wait(timeout)
 		if ex == nil {
 			select {
@@ -195,6 +195,9 @@ func (s *Server) Next(timeout time.Duration, dst []byte) (int, error) {
 			default:
 				return 0, ErrTimeout
 			}
+		}
+		if ex.expiredInQueue() {
+			ex = nil // answered 503 while it waited: the host need not see it
 		}
 	}
 	n, err := ex.record(dst)
