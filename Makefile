@@ -11,7 +11,7 @@ PYTHON  ?= python3
 GO_SRC  := $(shell find core capi -name '*.go' -o -name '*.c' 2>/dev/null) go.mod
 FUZZTIME ?= 10s
 
-.PHONY: all lib check-header test test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-browser deps run bench clean
+.PHONY: all lib check-header test test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-browser test-faults soak deps run bench clean
 
 all: lib check-header $(BUILD)/portico.pc
 
@@ -39,7 +39,7 @@ $(BUILD)/portico.pc: scripts/portico.pc.in
 deps:
 	scripts/deps.sh test
 
-test: deps all test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-browser
+test: deps all test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-browser test-faults
 	@echo "make test: all suites passed"
 
 test-go: $(H2SPEC)
@@ -55,6 +55,18 @@ test-fuzz:
 	go test -run='^$$' -fuzz='^FuzzDeflate$$' -fuzztime=$(FUZZTIME) ./core/ws
 	go test -run='^$$' -fuzz='^FuzzBoundary$$' -fuzztime=$(FUZZTIME) ./capi
 	go test -count=1 ./capi
+
+# Faults, hostile clients and load against a real `portico serve`
+# (tests/faults): Debian's python3 for its h2 and hpack modules. The Go-level
+# fault and attack tests (core/server faults_test.go, hostile_test.go) run in
+# test-go.
+$(BUILD)/tools/loadclient: tests/faults/load/main.go go.mod
+	@mkdir -p $(BUILD)/tools
+	go build -o $@ ./tests/faults/load
+
+test-faults: all $(BUILD)/tools/loadclient
+	cd tests/faults && PORTICO_LIBRARY=$(CURDIR)/$(LIB) PORTICO_LOADCLIENT=$(CURDIR)/$(BUILD)/tools/loadclient \
+	  /usr/bin/python3 -m unittest -v test_faults test_slow test_load
 
 $(BUILD)/server_mode: tests/c/server_mode.c include/portico.h $(LIB)
 	gcc -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Iinclude $< -o $@ \

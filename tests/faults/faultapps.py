@@ -116,6 +116,11 @@ def app(environ, start_response):
     if path == '/release':
         released.set()
         return answer(start_response, b'released\n')
+    if path == '/ws-echo':
+        ws = environ['gateway.extensions']['websocket'].accept()
+        for message in ws:
+            ws.send(message)
+        return []
     if path == '/ws-hold':
         hold_websocket(environ)
         return []
