@@ -68,6 +68,15 @@ test-faults: all $(BUILD)/tools/loadclient
 	cd tests/faults && PORTICO_LIBRARY=$(CURDIR)/$(LIB) PORTICO_LOADCLIENT=$(CURDIR)/$(BUILD)/tools/loadclient \
 	  /usr/bin/python3 -m unittest -v test_faults test_slow test_load
 
+# Not in make test: each fuzz target for SOAK_FUZZTIME, then SOAK_SECONDS of
+# mixed traffic and faults with RSS and goroutines printed at start and end.
+SOAK_FUZZTIME ?= 2m
+SOAK_SECONDS ?= 600
+soak: all $(BUILD)/tools/loadclient
+	$(MAKE) test-fuzz FUZZTIME=$(SOAK_FUZZTIME)
+	PORTICO_LIBRARY=$(CURDIR)/$(LIB) PORTICO_LOADCLIENT=$(CURDIR)/$(BUILD)/tools/loadclient \
+	  SOAK_SECONDS=$(SOAK_SECONDS) /usr/bin/python3 tests/faults/soak.py
+
 $(BUILD)/server_mode: tests/c/server_mode.c include/portico.h $(LIB)
 	gcc -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Iinclude $< -o $@ \
 	  -L$(BUILD) -lportico -lpthread -Wl,-rpath,'$$ORIGIN'
