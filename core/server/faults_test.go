@@ -358,7 +358,6 @@ func TestFaultWebSocketPeerVanishes(t *testing.T) {
 	noLeaks(t, h, g)
 }
 
-
 func TestRequestTimeoutOption(t *testing.T) {
 	o := DefaultOptions()
 	if o.RequestTimeout != 0 {
