@@ -197,6 +197,8 @@ class RequestTimeout(unittest.TestCase):
             self.assertEqual(server.get('/release').status, 200)
             self.assertEqual(server.last('block', 'answered'), 'answered')
             self.assertEqual(server.get('/ok').body, b'ok\n')
+            # The late answer is dropped quietly, like one to a client gone.
+            self.assertNotIn('Traceback', server.process.output())
         server.no_growth(self, scenario)
 
 
