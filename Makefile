@@ -44,7 +44,7 @@ test: deps all test-go test-fuzz test-c test-python test-frameworks test-h2 test
 
 test-go: $(H2SPEC)
 	go vet ./core/... ./capi/...
-	PATH=$(CURDIR)/$(BUILD)/tools:$$PATH go test -count=1 ./core/...
+	PATH=$(CURDIR)/$(BUILD)/tools:$$PATH go test -count=1 ./core/... ./capi
 
 # Each fuzz target runs briefly here (longer: make test-fuzz FUZZTIME=10m).
 test-fuzz:
@@ -54,7 +54,6 @@ test-fuzz:
 	go test -run='^$$' -fuzz='^FuzzFrames$$' -fuzztime=$(FUZZTIME) ./core/h2
 	go test -run='^$$' -fuzz='^FuzzDeflate$$' -fuzztime=$(FUZZTIME) ./core/ws
 	go test -run='^$$' -fuzz='^FuzzBoundary$$' -fuzztime=$(FUZZTIME) ./capi
-	go test -count=1 ./capi
 
 # Faults, hostile clients and load against a real `portico serve`
 # (tests/faults): Debian's python3 for its h2 and hpack modules. The Go-level

@@ -32,12 +32,16 @@ def rss_kib(pid):
                 return int(line.split()[1])
 
 
-def idle_stats(server):
-    """Stats once only the /stats request is live (up to 10 s)."""
-    deadline = time.time() + 10
+def idle_stats(server, goroutines=None, wait=10):
+    """Stats once only the /stats request is live (and, if given, goroutines
+    are down to GOROUTINES: timers such as the 5 s WebSocket close wait end
+    some of them late), waiting up to WAIT seconds."""
+    deadline = time.time() + wait
     while True:
         stats = server.stats()
-        if (stats['requests'], stats['connections']) == (1, 1) or time.time() > deadline:
+        idle = (stats['requests'], stats['connections']) == (1, 1) and \
+            (goroutines is None or stats['goroutines'] <= goroutines)
+        if idle or time.time() > deadline:
             stats['rss_kib'] = rss_kib(server.process.process.pid)
             return stats
         time.sleep(0.1)
@@ -70,13 +74,19 @@ def main():
         faults(server)
         start = idle_stats(server)
         print('soak start: %s' % json.dumps(start, sort_keys=True), flush=True)
-        began, rounds, requests = time.time(), 0, 0
+        began, rounds, requests, sampled = time.time(), 0, 0, time.time()
         while time.time() - began < seconds:
             out = subprocess.run(load, stdout=subprocess.PIPE, check=True).stdout
             requests += json.loads(out.decode().strip().splitlines()[-1])['Requests']
             faults(server)
             rounds += 1
-        end = idle_stats(server)
+            if time.time() - sampled >= 60:  # busy, not idle: the trend is what counts
+                sampled = time.time()
+                busy = server.stats()
+                print('soak at %3d s: rss %d KiB, goroutines %d, ids %d, connections %d'
+                      % (sampled - began, rss_kib(server.process.process.pid),
+                         busy['goroutines'], busy['requests'], busy['connections']), flush=True)
+        end = idle_stats(server, goroutines=start['goroutines'], wait=30)
         print('soak end after %d s, %d rounds, %d requests: %s'
               % (time.time() - began, rounds, requests, json.dumps(end, sort_keys=True)),
               flush=True)
