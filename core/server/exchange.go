@@ -145,6 +145,12 @@ func (ex *Exchange) expire() {
 		c.expire(ex)
 	} else {
 		ex.b.abort(ex, 503)
+		if s, ok := ex.b.(*h2stream); ok {
+			s.lock()
+			signal(s.readable) // a host waiting for body or window gives up now
+			signal(s.writable)
+			s.unlock()
+		}
 	}
 	ex.b.lock()
 	ex.timedOut.Store(ex.finished)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"golang.org/x/net/http2"
 )
 
 // settled waits until cond holds (the server unwinds asynchronously).
@@ -389,5 +390,26 @@ func TestRequestTimeoutSkipsExpiredInQueue(t *testing.T) {
 	p.ex.Respond(head("200 OK"), nil, true)
 	if resp, err := http.ReadResponse(r2, nil); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("fresh request: %v %v", resp, err)
+	}
+}
+
+// Over HTTP/2 too, an app blocked reading a body that never comes is woken
+// by the timeout (ErrIO) instead of waiting for the 30 s body timeout.
+func TestRequestTimeoutWakesH2Reader(t *testing.T) {
+	h, addr := startServer(t, func(o *Options) { o.RequestTimeout = 200 * time.Millisecond })
+	r := dialH2(t, addr)
+	post := []string{":method", "POST", ":scheme", "http", ":authority", "x", ":path", "/stall"}
+	r.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: r.block(post...), EndHeaders: true})
+	p := h.next()
+	start := time.Now()
+	n, err := p.ex.Read(make([]byte, 16), 10*time.Second)
+	if n != 0 || err != ErrIO {
+		t.Errorf("read: %d %v, want ErrIO", n, err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("read woke after %v", d)
+	}
+	if s := r.status(1); s != "503" {
+		t.Errorf("stream answered %s, want 503", s)
 	}
 }

@@ -396,7 +396,7 @@ func (s *h2stream) read(ex *Exchange, dst []byte, timeout time.Duration) (int, e
 			ex.bodyDone = true
 			return 0, nil
 		}
-		if s.reset {
+		if s.reset || ex.finished { // finished: the request timed out meanwhile
 			return 0, ErrIO
 		}
 		if expired == nil {
