@@ -99,12 +99,15 @@ func buildFrames(prog []byte) []byte {
 		return bytes.Clone(hb.Bytes())
 	}
 	churnID := uint32(101) // above the ids stream() picks
-	for frames := 0; len(r.b) > 0 && frames < 512; frames++ {
+	// 2 MiB of frames at most: floods need thousands of small frames, not
+	// megabytes, and big programs would stall a worker on a busy machine.
+	const maxOut = 2 << 20
+	for frames := 0; len(r.b) > 0 && frames < 512 && out.Len() < maxOut; frames++ {
 		kind := int(r.byte()) % fkCount
 		if kind == fkRepeat {
 			n := int(r.byte())
 			frame := bytes.Clone(last.Bytes())
-			for i := 0; i < n; i++ {
+			for i := 0; i < n && out.Len() < maxOut; i++ {
 				out.Write(frame)
 			}
 			continue

@@ -33,6 +33,11 @@ func buildDeflate(prog []byte) (byte, []byte) {
 	noTakeover := flags&2 != 0
 	ctx := newCtxWriter()
 	var out []byte
+	// Compressing is the cost of an exec: a budget of 1 MiB of plaintext
+	// per program (bombs need only just over the 64 KiB limit) keeps each
+	// exec short; without it a program could ask for 300 MB and stall a
+	// worker on a busy machine.
+	budget := 1 << 20
 	for msgs := 0; len(r.b) > 0 && msgs < 64; msgs++ {
 		kind := r.byte()
 		n := int(r.byte() % 64)
@@ -41,7 +46,11 @@ func buildDeflate(prog []byte) (byte, []byte) {
 		if kind&0x40 != 0 {
 			reps *= 300 // towards and past the 64 KiB limit: bombs
 		}
-		payload = bytes.Repeat(payload, max(reps, 1))
+		if len(payload) > 0 {
+			reps = min(max(reps, 1), budget/len(payload))
+			payload = bytes.Repeat(payload, reps)
+			budget -= len(payload)
+		}
 		frag := int(r.byte()) * 16
 		op := []Opcode{OpText, OpBinary, OpPing, OpPong, OpClose, OpContinuation}[int(kind&7)%6]
 		compress := kind&8 == 0
