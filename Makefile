@@ -11,7 +11,7 @@ PYTHON  ?= python3
 GO_SRC  := $(shell find core capi -name '*.go' -o -name '*.c' 2>/dev/null) go.mod
 FUZZTIME ?= 10s
 
-.PHONY: all lib check-header wheel test-wheel test-deploy test test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-browser deps run bench clean test-shims
+.PHONY: all lib check-header wheel test-wheel test-deploy test test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-browser deps run bench clean test-shims test-faults soak
 
 all: lib check-header $(BUILD)/portico.pc
 
@@ -54,12 +54,12 @@ test-deploy: all
 test-wheel: wheel
 	bash tests/wheel/run.sh
 
-test: deps all test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-browser test-wheel test-deploy test-shims
+test: deps all test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-browser test-wheel test-deploy test-shims test-faults
 	@echo "make test: all suites passed"
 
 test-go: $(H2SPEC)
 	go vet ./core/... ./capi/...
-	PATH=$(CURDIR)/$(BUILD)/tools:$$PATH go test -count=1 ./core/...
+	PATH=$(CURDIR)/$(BUILD)/tools:$$PATH go test -count=1 ./core/... ./capi
 
 # Each fuzz target runs briefly here (longer: make test-fuzz FUZZTIME=10m).
 test-fuzz:
@@ -67,6 +67,30 @@ test-fuzz:
 	go test -run='^$$' -fuzz='^FuzzEndpoint$$' -fuzztime=$(FUZZTIME) ./core/ws
 	go test -run='^$$' -fuzz='^FuzzConn$$' -fuzztime=$(FUZZTIME) ./core/h2
 	go test -run='^$$' -fuzz='^FuzzConn$$' -fuzztime=$(FUZZTIME) ./core/conn
+	go test -run='^$$' -fuzz='^FuzzFrames$$' -fuzztime=$(FUZZTIME) ./core/h2
+	go test -run='^$$' -fuzz='^FuzzDeflate$$' -fuzztime=$(FUZZTIME) ./core/ws
+	go test -run='^$$' -fuzz='^FuzzBoundary$$' -fuzztime=$(FUZZTIME) ./capi
+
+# Faults, hostile clients and load against a real `portico serve`
+# (tests/faults): Debian's python3 for its h2 and hpack modules. The Go-level
+# fault and attack tests (core/server faults_test.go, hostile_test.go) run in
+# test-go.
+$(BUILD)/tools/loadclient: tests/faults/load/main.go go.mod
+	@mkdir -p $(BUILD)/tools
+	go build -o $@ ./tests/faults/load
+
+test-faults: all $(BUILD)/tools/loadclient
+	cd tests/faults && PORTICO_LIBRARY=$(CURDIR)/$(LIB) PORTICO_LOADCLIENT=$(CURDIR)/$(BUILD)/tools/loadclient \
+	  /usr/bin/python3 -m unittest -v test_faults test_slow test_load
+
+# Not in make test: each fuzz target for SOAK_FUZZTIME, then SOAK_SECONDS of
+# mixed traffic and faults with RSS and goroutines printed at start and end.
+SOAK_FUZZTIME ?= 2m
+SOAK_SECONDS ?= 600
+soak: all $(BUILD)/tools/loadclient
+	$(MAKE) test-fuzz FUZZTIME=$(SOAK_FUZZTIME)
+	PORTICO_LIBRARY=$(CURDIR)/$(LIB) PORTICO_LOADCLIENT=$(CURDIR)/$(BUILD)/tools/loadclient \
+	  SOAK_SECONDS=$(SOAK_SECONDS) /usr/bin/python3 tests/faults/soak.py
 
 $(BUILD)/server_mode: tests/c/server_mode.c include/portico.h $(LIB)
 	gcc -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -g -Iinclude $< -o $@ \

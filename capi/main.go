@@ -11,6 +11,9 @@ import "C"
 
 import (
 	"runtime"
+	"unsafe"
+
+	"github.com/portico-http/portico/core/server"
 )
 
 // abiVersion is PORTICO_ABI_VERSION in include/portico.h.
@@ -52,3 +55,26 @@ func portico_strerror(code C.int) *C.char {
 }
 
 func main() {}
+
+// portico_debug_stats: see the debugging section of portico.h.
+//
+//export portico_debug_stats
+func portico_debug_stats(out *C.int64_t, n C.size_t) (rc C.int) {
+	if forked() {
+		return errForked
+	}
+	defer recoverTo(&rc)
+	if out == nil && n > 0 {
+		return errInvalid
+	}
+	requests, conns, goroutines := server.DebugStats()
+	vals := []int64{int64(requests), int64(conns), int64(goroutines)}
+	if int(n) < len(vals) {
+		vals = vals[:n]
+	}
+	dst := unsafe.Slice((*C.int64_t)(unsafe.Pointer(out)), len(vals))
+	for i, v := range vals {
+		dst[i] = C.int64_t(v)
+	}
+	return C.int(len(vals))
+}

@@ -100,7 +100,10 @@ portico_options *portico_options_new(void);
  * ws_max_message_size 16777216 (bytes; close 1009 beyond),
  * ws_ping_interval_ms 20000 (ping a quiet WebSocket; 0: never),
  * ws_ping_timeout_ms 20000 (close one silent that much longer with 1011),
- * h2c_upgrade 1 (honour "Upgrade: h2c"; 0: ignore it). Returns
+ * h2c_upgrade 1 (honour "Upgrade: h2c"; 0: ignore it), request_timeout_ms
+ * 0 (off; from queueing to the end of the response: past it a request with
+ * nothing sent gets 503 and its connection closes, a started response is
+ * cut, and the id answers PORTICO_ERR_INVALID from then on). Returns
  * PORTICO_OK or PORTICO_ERR_OPTION. */
 int portico_options_set(portico_options *opts, const char *name, const char *value);
 
@@ -429,6 +432,15 @@ int portico_conn_close(portico_conn *conn);
 /* Release the connection (the socket stays the container's to close); the
  * pointer stops working (PORTICO_ERR_INVALID). Owner thread only. */
 int portico_conn_free(portico_conn *conn);
+
+/* ---- debugging ------------------------------------------------------------
+ * Counters for leak checks and soak runs; not needed to serve. */
+
+/* Write up to N of these process-wide counts into OUT, in this order: live
+ * request and WebSocket ids, open client connections (all servers), Go
+ * goroutines. Returns how many were written (3 at most; later versions may
+ * add more at the end). Any thread. */
+int portico_debug_stats(int64_t *out, size_t n);
 
 #ifdef __cplusplus
 }

@@ -24,96 +24,100 @@ func FuzzConn(f *testing.F) {
 	for _, s := range fuzzSeeds() {
 		f.Add(s.data)
 	}
-	f.Fuzz(func(t *testing.T, in []byte) {
-		lim := Limits{MaxConcurrentStreams: 8, MaxHeaderListSize: 4096, InitialWindowSize: 65535,
-			MaxContinuation: 4, ResetBurst: 50, FloodBudget: 64, MaxBodySize: 1 << 16, EnableConnectProtocol: true}
-		c := NewServerConn(lim)
-		now := time.Unix(1_800_000_000, 0)
-		var out []byte
-		c.Recv([]byte(clientPreface), now)
-		pending := map[uint32][]byte{}
-		body := []byte("fuzz response body")
-		sawErr, closed := false, false
-		step := func() {
-			for i := 0; ; i++ {
-				if i > 1_000_000 {
-					t.Fatal("Next does not settle")
+	f.Fuzz(driveFuzz)
+}
+
+// driveFuzz runs connection bytes in (after the preface) through a Conn and
+// checks the invariants above.
+func driveFuzz(t *testing.T, in []byte) {
+	lim := Limits{MaxConcurrentStreams: 8, MaxHeaderListSize: 4096, InitialWindowSize: 65535,
+		MaxContinuation: 4, ResetBurst: 50, FloodBudget: 64, MaxBodySize: 1 << 16, EnableConnectProtocol: true}
+	c := NewServerConn(lim)
+	now := time.Unix(1_800_000_000, 0)
+	var out []byte
+	c.Recv([]byte(clientPreface), now)
+	pending := map[uint32][]byte{}
+	body := []byte("fuzz response body")
+	sawErr, closed := false, false
+	step := func() {
+		for i := 0; ; i++ {
+			if i > 1_000_000 {
+				t.Fatal("Next does not settle")
+			}
+			ev := c.Next()
+			if (sawErr || closed) && ev != ClosedEvent {
+				t.Fatalf("%v after the connection ended", ev)
+			}
+			switch ev {
+			case NeedData:
+				return
+			case RequestEvent:
+				r := c.Request()
+				if r.StreamID%2 == 0 || len(r.Method) == 0 {
+					t.Fatalf("bad request %+v", r)
 				}
-				ev := c.Next()
-				if (sawErr || closed) && ev != ClosedEvent {
-					t.Fatalf("%v after the connection ended", ev)
+				if r.StreamID%4 == 1 {
+					c.Push(r.StreamID, []byte("GET"), []byte("https"), r.Authority, []byte("/pushed"), nil)
 				}
-				switch ev {
-				case NeedData:
-					return
-				case RequestEvent:
-					r := c.Request()
-					if r.StreamID%2 == 0 || len(r.Method) == 0 {
-						t.Fatalf("bad request %+v", r)
+				if r.EndStream {
+					c.Informational(r.StreamID, 103, fl("link", "</x>"))
+					c.Respond(r.StreamID, 200, fl("content-type", "text/plain"), false)
+					if n, err := c.SendData(r.StreamID, body, true); err == nil && n < len(body) {
+						pending[r.StreamID] = body[n:]
 					}
-					if r.StreamID%4 == 1 {
-						c.Push(r.StreamID, []byte("GET"), []byte("https"), r.Authority, []byte("/pushed"), nil)
-					}
-					if r.EndStream {
-						c.Informational(r.StreamID, 103, fl("link", "</x>"))
-						c.Respond(r.StreamID, 200, fl("content-type", "text/plain"), false)
-						if n, err := c.SendData(r.StreamID, body, true); err == nil && n < len(body) {
-							pending[r.StreamID] = body[n:]
-						}
-					}
-				case DataEvent:
-					c.Consumed(c.StreamID(), len(c.Data()))
-				case EndStreamEvent:
-					id := c.StreamID()
-					if c.Respond(id, 200, nil, false) == nil {
-						c.SendTrailers(id, fl("x-done", "1"))
-					}
-				case WindowEvent:
-					for id, rest := range pending {
-						n, err := c.SendData(id, rest, true)
-						if err != nil || n == len(rest) {
-							delete(pending, id)
-						} else {
-							pending[id] = rest[n:]
-						}
-					}
-				case ResetEvent:
-					delete(pending, c.StreamID())
-				case ConnErrorEvent:
-					if c.Err() == nil {
-						t.Fatal("ConnErrorEvent without Err")
-					}
-					sawErr = true
-				case ClosedEvent:
-					closed = true
-					return
 				}
-				if n := c.OpenStreams(); n < 0 || n > 2*int(lim.MaxConcurrentStreams)+64 {
-					t.Fatalf("OpenStreams %d", n)
+			case DataEvent:
+				c.Consumed(c.StreamID(), len(c.Data()))
+			case EndStreamEvent:
+				id := c.StreamID()
+				if c.Respond(id, 200, nil, false) == nil {
+					c.SendTrailers(id, fl("x-done", "1"))
 				}
+			case WindowEvent:
+				for id, rest := range pending {
+					n, err := c.SendData(id, rest, true)
+					if err != nil || n == len(rest) {
+						delete(pending, id)
+					} else {
+						pending[id] = rest[n:]
+					}
+				}
+			case ResetEvent:
+				delete(pending, c.StreamID())
+			case ConnErrorEvent:
+				if c.Err() == nil {
+					t.Fatal("ConnErrorEvent without Err")
+				}
+				sawErr = true
+			case ClosedEvent:
+				closed = true
+				return
+			}
+			if n := c.OpenStreams(); n < 0 || n > 2*int(lim.MaxConcurrentStreams)+64 {
+				t.Fatalf("OpenStreams %d", n)
 			}
 		}
-		// Chunk sizes come from the input itself, so the fuzzer explores splits.
-		rest := in
-		for i := 0; len(rest) > 0; i++ {
-			n := 1 + int(in[i%len(in)])*7%300
-			if n > len(rest) {
-				n = len(rest)
-			}
-			c.Recv(rest[:n], now)
-			rest = rest[n:]
-			now = now.Add(time.Millisecond)
-			step()
-			out = c.Output(out)
+	}
+	// Chunk sizes come from the input itself, so the fuzzer explores splits.
+	rest := in
+	for i := 0; len(rest) > 0; i++ {
+		n := 1 + int(in[i%len(in)])*7%300
+		if n > len(rest) {
+			n = len(rest)
 		}
-		c.Recv(nil, now)
+		c.Recv(rest[:n], now)
+		rest = rest[n:]
+		now = now.Add(time.Millisecond)
 		step()
 		out = c.Output(out)
-		if len(out) > 64*len(in)+8192 {
-			t.Fatalf("output %d bytes for %d in", len(out), len(in))
-		}
-		checkOutput(t, out)
-	})
+	}
+	c.Recv(nil, now)
+	step()
+	out = c.Output(out)
+	if len(out) > 64*len(in)+8192 {
+		t.Fatalf("output %d bytes for %d in", len(out), len(in))
+	}
+	checkOutput(t, out)
 }
 
 // checkOutput parses everything the server wrote.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/portico-http/portico/core/h1"
@@ -64,6 +65,9 @@ type Exchange struct {
 
 	offer *ws.Offer  // a valid WebSocket opening handshake, else nil
 	ws    *wsSession // after AcceptWebSocket
+
+	timer    *time.Timer // the request timeout, if set; under the transport's lock
+	timedOut atomic.Bool // the timeout fired and finished the request
 }
 
 // ID is the request's id as the host sees it.
@@ -122,9 +126,51 @@ func (ex *Exchange) finish() {
 		return
 	}
 	ex.finished = true
+	ex.stopTimerLocked()
 	ex.b.release(ex)
 	if ex.ws == nil {
 		exchanges.remove(ex.id)
+	}
+}
+
+// expire runs when the request timeout passes before the host finished the
+// request (a WebSocket accepted in time is not affected: accepting finishes
+// the HTTP part). Nothing sent yet: the client gets 503 Service Unavailable,
+// not 504: the app is the origin server's own code, not an upstream (RFC
+// 9110 15.6.4 and 15.6.5). Otherwise the response is cut: the connection
+// closes (HTTP/1.x) or the stream is reset (HTTP/2). Either way the id stops
+// working and the host's later calls get PORTICO_ERR_INVALID.
+func (ex *Exchange) expire() {
+	if c, ok := ex.b.(*conn); ok {
+		c.expire(ex)
+	} else {
+		ex.b.abort(ex, 503)
+		if s, ok := ex.b.(*h2stream); ok {
+			s.lock()
+			signal(s.readable) // a host waiting for body or window gives up now
+			signal(s.writable)
+			s.unlock()
+		}
+	}
+	ex.b.lock()
+	ex.timedOut.Store(ex.finished)
+	ex.b.unlock()
+}
+
+// expiredInQueue reports a request the timeout answered before the host
+// took it from the queue.
+func (ex *Exchange) expiredInQueue() bool { return ex.timedOut.Load() }
+
+func (ex *Exchange) stopTimer() {
+	ex.b.lock()
+	ex.stopTimerLocked()
+	ex.b.unlock()
+}
+
+func (ex *Exchange) stopTimerLocked() {
+	if ex.timer != nil {
+		ex.timer.Stop()
+		ex.timer = nil
 	}
 }
 

@@ -97,6 +97,9 @@ func (c *conn) read(ex *Exchange, dst []byte, timeout time.Duration) (int, error
 			c.mu.Unlock()
 			n, err := c.nc.Read(buf)
 			c.mu.Lock()
+			if ex.finished { // the request timed out meanwhile
+				return 0, ErrIO
+			}
 			if n > 0 {
 				c.p.Commit(n)
 				continue
@@ -272,6 +275,33 @@ func (c *conn) abort(ex *Exchange, status int) error {
 	}
 	c.abandon(ex)
 	return nil
+}
+
+// expire answers 503 and closes, or cuts a started response (see
+// Exchange.expire). The connection closes either way: the host may still be
+// reading the body from its socket.
+func (c *conn) expire(ex *Exchange) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ex.finished {
+		return
+	}
+	if !ex.started && c.err == nil {
+		r := h1.Response{Status: 503, Date: c.srv.date.get(), End: true,
+			Fields: []h1.Field{{Name: []byte("Content-Length"), Value: []byte("0")},
+				{Name: []byte("Connection"), Value: []byte("close")}}}
+		if out, err := c.p.WriteResponse(c.out, &r); err == nil {
+			c.out = out
+			ex.started = true
+			c.abandon(ex)
+			return
+		}
+	}
+	// A host blocked in waitDrained wakes on the error and gives up.
+	if c.err == nil {
+		c.err = ErrTimeout
+	}
+	c.abandon(ex)
 }
 
 // abandon finishes a request whose response cannot complete: the

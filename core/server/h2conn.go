@@ -396,7 +396,7 @@ func (s *h2stream) read(ex *Exchange, dst []byte, timeout time.Duration) (int, e
 			ex.bodyDone = true
 			return 0, nil
 		}
-		if s.reset {
+		if s.reset || ex.finished { // finished: the request timed out meanwhile
 			return 0, ErrIO
 		}
 		if expired == nil {
@@ -525,13 +525,22 @@ func (s *h2stream) send(ex *Exchange, data []byte, end bool) error {
 		}
 		hc.mu.Unlock()
 		t := time.NewTimer(hc.c.srv.opts.BodyTimeout)
+		stalled := false
 		select {
 		case <-s.writable:
 		case <-t.C:
+			stalled = true
 		case <-hc.c.srv.kill:
 		}
 		t.Stop()
 		hc.mu.Lock()
+		if stalled && !s.reset && !hc.dead {
+			// A client that keeps its window shut for a whole body timeout
+			// (a zero-window stall) would hold the app's thread forever.
+			hc.p.Reset(s.id, http2.ErrCodeCancel)
+			s.gone()
+			hc.c.wakeUp()
+		}
 		if s.reset || hc.dead {
 			ex.finish()
 			return ErrIO

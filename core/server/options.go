@@ -15,6 +15,7 @@ type Options struct {
 	KeepAliveTimeout time.Duration // idle time between requests
 	BodyTimeout      time.Duration // one stalled body read or response write
 	GracefulTimeout  time.Duration // how long Shutdown lets requests finish
+	RequestTimeout   time.Duration // queued to finished, else 503 or cut; 0: none
 	QueueSize        int           // requests waiting for the host
 	PrefetchSize     int           // body bytes carried with a request
 	ServerHeader     string        // "" = no Server field
@@ -91,7 +92,7 @@ func (o *Options) Set(name, value string) error {
 		}
 		return nil
 	case "header_timeout_ms", "keepalive_timeout_ms", "body_timeout_ms", "graceful_timeout_ms",
-		"ws_ping_interval_ms", "ws_ping_timeout_ms":
+		"ws_ping_interval_ms", "ws_ping_timeout_ms", "request_timeout_ms":
 		n, err := strconv.ParseInt(value, 10, 64)
 		if err != nil || n < 0 {
 			return fmt.Errorf("option %s: want milliseconds >= 0, got %q", name, value)
@@ -108,6 +109,8 @@ func (o *Options) Set(name, value string) error {
 			o.WSPingInterval = d
 		case "ws_ping_timeout_ms":
 			o.WSPingTimeout = d
+		case "request_timeout_ms":
+			o.RequestTimeout = d
 		default:
 			o.GracefulTimeout = d
 		}

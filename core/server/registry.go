@@ -1,6 +1,7 @@
 package server
 
 import (
+	"runtime"
 	"sync"
 	"sync/atomic"
 )
@@ -49,6 +50,16 @@ func Lookup(id uint64) *Exchange {
 	ex := s.m[id]
 	s.mu.Unlock()
 	return ex
+}
+
+// openConns counts accepted connections not yet closed, in all servers.
+var openConns atomic.Int64
+
+// DebugStats reports, for the whole process: requests and WebSockets whose
+// ids are live, open client connections, and goroutines. Leak checks and
+// soak runs watch these return to their baseline.
+func DebugStats() (requests, connections, goroutines int) {
+	return liveExchanges(), int(openConns.Load()), runtime.NumGoroutine()
 }
 
 // liveExchanges counts requests not yet finished (for tests and leak checks).

@@ -148,6 +148,7 @@ func (s *Server) accept(l net.Listener, cfg *tls.Config) {
 			continue
 		}
 		s.conns[c] = struct{}{}
+		openConns.Add(1)
 		s.connWG.Add(1)
 		s.mu.Unlock()
 		go c.serve()
@@ -157,6 +158,7 @@ func (s *Server) accept(l net.Listener, cfg *tls.Config) {
 func (s *Server) forget(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
+	openConns.Add(-1)
 	s.mu.Unlock()
 	s.connWG.Done()
 }
@@ -164,11 +166,18 @@ func (s *Server) forget(c *conn) {
 // enqueue hands a request to the host. It blocks while the queue is full
 // (backpressure on the connection) and gives up once the server is killed.
 func (s *Server) enqueue(ex *Exchange) bool {
+	if d := s.opts.RequestTimeout; d > 0 {
+		// Time in the queue counts: the client waits just the same.
+		ex.b.lock()
+		ex.timer = time.AfterFunc(d, ex.expire)
+		ex.b.unlock()
+	}
 	select {
 	case s.queue <- ex:
 		s.ready.wake()
 		return true
 	case <-s.kill:
+		ex.stopTimer()
 		return false
 	}
 }
@@ -177,7 +186,7 @@ func (s *Server) enqueue(ex *Exchange) bool {
 // record into dst. See portico_server_next for the layout.
 func (s *Server) Next(timeout time.Duration, dst []byte) (int, error) {
 	ex := s.takeStashed()
-	if ex == nil {
+	for ex == nil {
 		ex = s.wait(timeout)
 		if ex == nil {
 			select {
@@ -186,6 +195,9 @@ func (s *Server) Next(timeout time.Duration, dst []byte) (int, error) {
 			default:
 				return 0, ErrTimeout
 			}
+		}
+		if ex.expiredInQueue() {
+			ex = nil // answered 503 while it waited: the host need not see it
 		}
 	}
 	n, err := ex.record(dst)

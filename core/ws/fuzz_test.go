@@ -19,42 +19,48 @@ func FuzzEndpoint(f *testing.F) {
 	for _, s := range fuzzSeeds() {
 		f.Add(s.flags, s.data)
 	}
-	const limit = 64 << 10
-	f.Fuzz(func(t *testing.T, flags byte, data []byte) {
-		mk := func() *Endpoint {
-			var neg Negotiated
-			if flags&1 != 0 {
-				neg.Deflate = &DeflateParams{ServerNoContextTakeover: true, ClientNoContextTakeover: flags&2 != 0}
+	f.Fuzz(checkEndpoint)
+}
+
+const fuzzLimit = 64 << 10
+
+// checkEndpoint runs client bytes through echoing endpoints (whole, then
+// chopped) and checks the invariants of FuzzEndpoint.
+func checkEndpoint(t *testing.T, flags byte, data []byte) {
+	const limit = fuzzLimit
+	mk := func() *Endpoint {
+		var neg Negotiated
+		if flags&1 != 0 {
+			neg.Deflate = &DeflateParams{ServerNoContextTakeover: true, ClientNoContextTakeover: flags&2 != 0}
+		}
+		return NewEndpoint(Limits{MaxMessageSize: limit}, neg)
+	}
+	evs, out := drive(t, mk(), data, 0)
+	bound := 0
+	for _, ev := range evs {
+		switch ev.ev {
+		case MessageEvent:
+			if len(ev.payload) > limit {
+				t.Fatalf("message of %d bytes over the limit", len(ev.payload))
 			}
-			return NewEndpoint(Limits{MaxMessageSize: limit}, neg)
-		}
-		evs, out := drive(t, mk(), data, 0)
-		bound := 0
-		for _, ev := range evs {
-			switch ev.ev {
-			case MessageEvent:
-				if len(ev.payload) > limit {
-					t.Fatalf("message of %d bytes over the limit", len(ev.payload))
-				}
-				if ev.op == OpText && !bytes.Equal(bytes.ToValidUTF8(ev.payload, nil), ev.payload) {
-					t.Fatalf("invalid UTF-8 delivered")
-				}
-				bound += len(ev.payload) + len(ev.payload)/100 + 32
-			case PingEvent:
-				bound += 2 + len(ev.payload)
+			if ev.op == OpText && !bytes.Equal(bytes.ToValidUTF8(ev.payload, nil), ev.payload) {
+				t.Fatalf("invalid UTF-8 delivered")
 			}
+			bound += len(ev.payload) + len(ev.payload)/100 + 32
+		case PingEvent:
+			bound += 2 + len(ev.payload)
 		}
-		bound += 2 + 125 // one close frame
-		if len(out) > bound {
-			t.Fatalf("output %d bytes, bound %d", len(out), bound)
-		}
-		parseOut(t, out) // well-formed, unmasked frames
-		chunk := []int{1, 2, 3, 5, 8, 13, 100, 1000}[flags>>2&7]
-		evs2, out2 := drive(t, mk(), data, chunk)
-		if !reflect.DeepEqual(evs, evs2) || !bytes.Equal(out, out2) {
-			t.Fatalf("chunk %d differs:\n%v\n%v", chunk, evs, evs2)
-		}
-	})
+	}
+	bound += 2 + 125 // one close frame
+	if len(out) > bound {
+		t.Fatalf("output %d bytes, bound %d", len(out), bound)
+	}
+	parseOut(t, out) // well-formed, unmasked frames
+	chunk := []int{1, 2, 3, 5, 8, 13, 100, 1000}[flags>>2&7]
+	evs2, out2 := drive(t, mk(), data, chunk)
+	if !reflect.DeepEqual(evs, evs2) || !bytes.Equal(out, out2) {
+		t.Fatalf("chunk %d differs:\n%v\n%v", chunk, evs, evs2)
+	}
 }
 
 type fuzzSeed struct {

@@ -10,9 +10,9 @@ __version__ = '0.1.0'
 
 from .errors import (BodyReadError, LibraryNotFound, PorticoError, ServerClosed,  # noqa: E402
                      WebSocketClosed, WebSocketRefused, WebSocketTimeout)
-from .server import Request, Server  # noqa: E402
+from .server import Request, Server, debug_stats  # noqa: E402
 from .serving import serve  # noqa: E402
 
 __all__ = ['BodyReadError', 'LibraryNotFound', 'PorticoError', 'Request', 'Server',
-           'ServerClosed', 'WebSocketClosed', 'WebSocketRefused', 'WebSocketTimeout', 'serve',
+           'ServerClosed', 'WebSocketClosed', 'WebSocketRefused', 'WebSocketTimeout', 'debug_stats', 'serve',
            '__version__']

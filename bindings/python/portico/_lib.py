@@ -59,6 +59,7 @@ SIGNATURES = {
     'portico_ws_send': (_c_int, [_c_uint64, _c_int, _c_char_p, _c_size_t]),
     'portico_ws_close': (_c_int, [_c_uint64, _c_int, _c_char_p]),
     'portico_ws_free': (_c_int, [_c_uint64]),
+    'portico_debug_stats': (_c_int, [ctypes.POINTER(_c_int64), _c_size_t]),
 }
 
 

@@ -73,6 +73,9 @@ def build_parser():
                      help='refuse request heads over N bytes with 431 (default 65536)')
     run.add_argument('--header-timeout', type=seconds, metavar='S',
                      help='time allowed to send a request head (default 10)')
+    run.add_argument('--request-timeout', type=seconds, metavar='S',
+                     help='answer 503 (or cut a started response) when the app has not '
+                          'finished a request S seconds after it arrived (default 0: never)')
     run.add_argument('--keepalive-timeout', type=seconds, metavar='S',
                      help='idle time before a kept-alive connection closes (default 5)')
     run.add_argument('--max-websockets', type=non_negative_int, metavar='N',
@@ -116,6 +119,7 @@ def library_options(args):
                        ('ws_ping_interval', 'ws_ping_interval_ms'),
                        ('ws_ping_timeout', 'ws_ping_timeout_ms'),
                        ('header_timeout', 'header_timeout_ms'),
+                       ('request_timeout', 'request_timeout_ms'),
                        ('keepalive_timeout', 'keepalive_timeout_ms')):
         value = getattr(args, flag)
         if value is not None:

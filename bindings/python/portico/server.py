@@ -229,3 +229,14 @@ class Server(object):
 
     def __exit__(self, *exc):
         self.close()
+
+
+def debug_stats():
+    """Process-wide counters for leak checks and soak runs (loads the
+    library): live request and WebSocket ids, open client connections and
+    Go goroutines, as a dict."""
+    lib = _lib.load()
+    out = (ctypes.c_int64 * 3)()
+    n = _lib.check(lib.portico_debug_stats(out, 3), 'debug stats')
+    names = ('requests', 'connections', 'goroutines')
+    return dict((names[i], int(out[i])) for i in range(n))

@@ -221,6 +221,13 @@ class Response(object):
             if code == ERR_CLOSED or code == ERR_IO:
                 self.finished = True
                 raise ClientGone(_lib.strerror(code))
+            if code == ERR_INVALID:
+                # This binding never reuses a finished id: the library
+                # finished it, past request_timeout_ms (503 sent, or the
+                # response cut). For the app, as good as a client gone.
+                self.finished = True
+                raise ClientGone('request timed out (--request-timeout): the server answered '
+                                 'or cut it already')
             raise _lib.error(code, 'request %d' % self.id)
 
     def write(self, data):
