@@ -5,6 +5,7 @@ optional) and refused (required), and the key's absence on plaintext.
 Certificates are made at test time with openssl."""
 
 import atexit
+import ctypes
 import json
 import os
 import shutil
@@ -13,10 +14,15 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import unittest
 
 from support import (HERE, IO_TIMEOUT, Conversation, ServerProcess, library_available,
                      request_bytes, subprocess_env)
+
+import portico
+from portico import _lib, errors, wsgi
+from portico.server import REQ_TLS
 
 SNI = 'portico.test'
 _certs = {}
@@ -230,6 +236,84 @@ class PlaintextTest(unittest.TestCase):
         info = json.loads(response.body.decode('utf-8'))
         self.assertEqual((info['present'], info['scheme']), (False, 'http'))
         self.assertNotIn('tls', info)
+
+
+class InProcessTest(unittest.TestCase):
+    """portico_request_tls through ctypes: the flag, the size query,
+    PORTICO_ERR_BUFFER, and tls_info's retry with a buffer too small."""
+
+    def setUp(self):
+        if not library_available():
+            self.skipTest('libportico.so not built')
+        if not have('openssl'):
+            self.skipTest('openssl not found')
+
+    def pull(self, bind, context=None):
+        """One request from an in-process server on BIND, made by a client
+        thread (over TLS with CONTEXT); the server and the request."""
+        certs = certificates()
+        server = portico.Server({'certfile': certs['server'][0], 'keyfile': certs['server'][1],
+                                 'ca_certs': certs['client'][0], 'verify_client': 'optional'})
+        self.addCleanup(server.close)
+        self.addCleanup(server.shutdown)
+        port = int(server.listen(bind).rpartition(':')[2])
+
+        def client():
+            try:
+                if context is None:
+                    conversation = Conversation(port)
+                else:
+                    conversation = TLSConversation(port, context, SNI)
+                conversation.send(request_bytes('GET', '/'))
+                conversation.read_response()
+                conversation.close()
+            except Exception:
+                pass  # the assertions are on the server's side
+        thread = threading.Thread(target=client)
+        thread.start()
+        self.addCleanup(thread.join, IO_TIMEOUT)
+        for _ in range(100):
+            request = server.next(100)
+            if request is not None:
+                return request
+        self.fail('no request')
+
+    def answer(self, request):
+        head = b'204 No Content'
+        _lib.load().portico_request_respond(request.id, head, len(head), b'', 0, 1)
+
+    def test_copy_out_and_size_query(self):
+        lib = _lib.load()
+        request = self.pull('https://127.0.0.1:0',
+                            client_context(certificates()['client'], ['http/1.1']))
+        self.addCleanup(self.answer, request)
+        self.assertTrue(request.flags & REQ_TLS)
+        size = lib.portico_request_tls(request.id, None, 0)
+        self.assertGreater(size, 400)  # the client's certificate is in it
+        small = ctypes.create_string_buffer(16)
+        self.assertEqual(lib.portico_request_tls(request.id, small, 16), errors.ERR_BUFFER)
+        buf = ctypes.create_string_buffer(size)
+        self.assertEqual(lib.portico_request_tls(request.id, buf, size), size)
+        fields = buf.raw.decode('latin-1').split('\0')
+        self.assertEqual(len(fields), 5)
+        self.assertEqual((fields[0], fields[2], fields[3]), ('TLSv1.3', SNI, 'http/1.1'))
+        self.assertTrue(fields[1].startswith('TLS_AES_') or fields[1].startswith('TLS_CHACHA20'))
+        self.assertEqual(der_of(fields[4]), file_der(certificates()['client'][0]))
+        wsgi.WSGIHandler(None)  # binds the library's functions
+        full = wsgi.tls_info(request.id)
+        saved = wsgi.TLS_BUFFER
+        wsgi.TLS_BUFFER = 16  # forces the size query and a second copy
+        try:
+            self.assertEqual(wsgi.tls_info(request.id), full)
+        finally:
+            wsgi.TLS_BUFFER = saved
+        self.assertEqual(lib.portico_request_tls(987654321, None, 0), errors.ERR_INVALID)
+
+    def test_plaintext_record_has_no_flag_and_no_details(self):
+        request = self.pull('http://127.0.0.1:0')
+        self.addCleanup(self.answer, request)
+        self.assertFalse(request.flags & REQ_TLS)
+        self.assertEqual(_lib.load().portico_request_tls(request.id, None, 0), 0)
 
 
 class CommandLineTest(unittest.TestCase):
