@@ -196,6 +196,13 @@ class TLSOptionalClientCertTest(TLSServerTestCase):
         self.assertEqual(info['protocol'], 'HTTP/1.1')
         self.assertEqual((info['tls']['alpn'], info['tls']['peer_cert']), ('http/1.1', None))
 
+    def test_http10_over_tls(self):
+        conversation = TLSConversation(self.server.port, client_context(), SNI)
+        self.addCleanup(conversation.close)
+        conversation.send(request_bytes('GET', '/', version='HTTP/1.0'))
+        info = json.loads(conversation.read_response().body.decode('utf-8'))
+        self.assertEqual((info['protocol'], info['tls']['server_name']), ('HTTP/1.0', SNI))
+
     def test_untrusted_client_cert_is_refused_even_when_optional(self):
         self.assert_refused(client_context(certificates()['stranger']))
 
