@@ -62,6 +62,7 @@ enum portico_error {
 #define PORTICO_REQ_TRAILERS 32     /* response trailers reach this client (HTTP/2,
                                        or HTTP/1.1 with TE: trailers) */
 #define PORTICO_REQ_PUSHED 64       /* this request was made by portico_request_push */
+#define PORTICO_REQ_TLS 128         /* came over TLS: see portico_request_tls */
 
 /* WebSocket message kinds (portico_ws_recv, portico_ws_send). */
 #define PORTICO_WS_TEXT 1   /* UTF-8 text */
@@ -97,6 +98,10 @@ portico_options *portico_options_new(void);
  * 30000, queue_size 1024 (requests waiting for the host), prefetch_size
  * 65536 (body bytes carried in a request record), server_header "" (empty:
  * none), certfile and keyfile "" (PEM files for TLS listeners),
+ * ca_certs "" (PEM CAs that client certificates must chain to),
+ * verify_client "none" (client certificates: "optional" verifies one if
+ * sent, "required" refuses a handshake without a valid one; both need
+ * ca_certs, checked by portico_server_listen),
  * ws_max_message_size 16777216 (bytes; close 1009 beyond),
  * ws_ping_interval_ms 20000 (ping a quiet WebSocket; 0: never),
  * ws_ping_timeout_ms 20000 (close one silent that much longer with 1011),
@@ -219,6 +224,17 @@ int portico_request_set_trailers(uint64_t req, const uint8_t *fields, size_t fie
  * none), PORTICO_ERR_STATE if the body is not finished, PORTICO_ERR_BUFFER
  * if CAP is too small. */
 int64_t portico_request_trailers(uint64_t req, uint8_t *buf, size_t cap);
+
+/* Copy what the TLS handshake of REQ's connection settled into BUF, as
+ * NUL-separated latin-1 text: version ("TLSv1.3"), cipher suite (IANA name,
+ * "TLS_AES_128_GCM_SHA256"), SNI server name, ALPN protocol (these two may
+ * be empty), then one PEM block per certificate the client presented, leaf
+ * first (none unless verify_client asked for them). Returns the length, 0
+ * on plaintext (no PORTICO_REQ_TLS), PORTICO_ERR_BUFFER if CAP is too small;
+ * with BUF NULL and CAP 0, the length needed. HTTP/2 streams and pushed
+ * requests share their connection's details. Same thread rules as the other
+ * request calls; valid until the request is finished. */
+int64_t portico_request_tls(uint64_t req, uint8_t *buf, size_t cap);
 
 /* Push a response (HTTP/2 server push) related to REQ, which must have
  * PORTICO_REQ_PUSH and not be finished. HEAD is NUL-separated: the path

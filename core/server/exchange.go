@@ -86,6 +86,7 @@ func (ex *Exchange) record(dst []byte) (int, error) {
 	if ex.bodyDone && len(ex.pending) == 0 {
 		flags |= reqBodyComplete
 	}
+	flags |= ex.tlsFlag()
 	binary.LittleEndian.PutUint64(dst, ex.id)
 	binary.LittleEndian.PutUint32(dst[8:], flags)
 	binary.LittleEndian.PutUint32(dst[12:], uint32(len(ex.head)))

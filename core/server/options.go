@@ -25,6 +25,8 @@ type Options struct {
 	H2CUpgrade       bool          // honour "Upgrade: h2c" on cleartext HTTP/1.1
 	CertFile         string        // PEM certificate chain for TLS listeners
 	KeyFile          string        // PEM private key for CertFile
+	CACerts          string        // PEM CA certificates that client certificates must chain to
+	VerifyClient     string        // client certificates: "none" (default), "optional", "required"
 }
 
 // DefaultOptions returns the protective defaults of design.md section 6.
@@ -66,6 +68,16 @@ func (o *Options) Set(name, value string) error {
 	case "keyfile":
 		o.KeyFile = value
 		return nil
+	case "ca_certs":
+		o.CACerts = value
+		return nil
+	case "verify_client":
+		switch value {
+		case "none", "optional", "required":
+			o.VerifyClient = value
+			return nil
+		}
+		return fmt.Errorf("option %s: want none, optional or required, got %q", name, value)
 	case "max_head_size", "queue_size", "prefetch_size":
 		n, err := strconv.Atoi(value)
 		if err != nil || n < 1 || n > 1<<30 {

@@ -2,7 +2,9 @@ package server
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
+	"os"
 	"strings"
 )
 
@@ -37,10 +39,43 @@ func (s *Server) tlsConfig() (*tls.Config, error) {
 		return nil, fmt.Errorf("loading certfile %s / keyfile %s: %v", s.opts.CertFile, s.opts.KeyFile, err)
 	}
 	// ALPN: h2 first, as browsers expect; http/1.1 for the rest.
-	s.tls = &tls.Config{
+	cfg := &tls.Config{
 		Certificates: []tls.Certificate{cert},
 		MinVersion:   tls.VersionTLS12,
 		NextProtos:   []string{"h2", "http/1.1"},
 	}
+	if err := s.clientAuth(cfg); err != nil {
+		return nil, err
+	}
+	s.tls = cfg
 	return s.tls, nil
+}
+
+// clientAuth sets up client certificates from ca_certs and verify_client.
+// "optional" verifies a certificate the client chooses to send, "required"
+// refuses the handshake without a valid one. ca_certs without verify_client
+// asks for nothing, as in gunicorn and uvicorn.
+func (s *Server) clientAuth(cfg *tls.Config) error {
+	mode := s.opts.VerifyClient
+	if mode == "" || mode == "none" {
+		return nil
+	}
+	if s.opts.CACerts == "" {
+		return fmt.Errorf("verify_client %s needs ca_certs (the CAs client certificates chain to)", mode)
+	}
+	data, err := os.ReadFile(s.opts.CACerts)
+	if err != nil {
+		return fmt.Errorf("reading ca_certs: %v", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return fmt.Errorf("ca_certs %s holds no PEM certificate", s.opts.CACerts)
+	}
+	cfg.ClientCAs = pool
+	if mode == "required" {
+		cfg.ClientAuth = tls.RequireAndVerifyClientCert
+	} else {
+		cfg.ClientAuth = tls.VerifyClientCertIfGiven
+	}
+	return nil
 }

@@ -95,7 +95,14 @@ class ToWsgi(unittest.TestCase):
         _, _, _, seen = call(to_wsgi, environ)
         self.assertEqual(seen['gateway.extensions']['tls'],
                          {'version': 'TLSv1.3', 'cipher': 'TLS_AES_128_GCM_SHA256',
-                          'server_name': 'example.org', 'alpn': None, 'peer_cert': None})
+                          'server_name': 'example.org', 'alpn': None, 'peer_cert': None,
+                          'peer_cert_chain': []})
+        environ = environ_for(**{'wsgi.url_scheme': 'https', 'SSL_PROTOCOL': 'TLSv1.2',
+                                 'SSL_CLIENT_CERT': 'LEAF', 'SSL_CLIENT_CERT_CHAIN_0': 'CA',
+                                 'SSL_CLIENT_CERT_CHAIN_1': 'ROOT', 'HTTP2': 'on'})
+        tls = call(to_wsgi, environ)[3]['gateway.extensions']['tls']
+        self.assertEqual((tls['peer_cert'], tls['peer_cert_chain'], tls['alpn']),
+                         ('LEAF', ['LEAF', 'CA', 'ROOT'], 'h2'))
         _, _, _, seen = call(to_wsgi, environ_for(SSL_PROTOCOL='TLSv1.3'))  # http: no tls
         self.assertNotIn('tls', seen['gateway.extensions'])
 
@@ -329,6 +336,17 @@ class ToAsgi(unittest.TestCase):
                                             b'http.response.trailers,tls')
         self.assertEqual(sent[-1], {'type': 'http.response.trailers',
                                     'headers': [(b'x-sum', b'1')], 'more_trailers': False})
+
+    def test_tls_dict_from_asgi_tls(self):
+        from portico.shim_asgi import tls_info
+        tls = tls_info({'tls_version': 0x0304, 'cipher_suite': 0x1301,
+                        'client_cert_chain': ['LEAF', 'CA'], 'server_name': 'example.org',
+                        'alpn_protocol': 'h2'})
+        self.assertEqual(tls, {'version': 'TLSv1.3', 'cipher': 0x1301,
+                               'server_name': 'example.org', 'alpn': 'h2',
+                               'peer_cert': 'LEAF', 'peer_cert_chain': ['LEAF', 'CA']})
+        self.assertEqual(tls_info({'tls_version': 0x0303, 'cipher_suite': 0xc02b,
+                                   'client_cert_chain': []})['peer_cert_chain'], [])
 
     def test_failure_before_start_is_500(self):
         sent, error = run_asgi(to_asgi(asgi_failing), http_scope(),

@@ -52,6 +52,7 @@ SIGNATURES = {
     'portico_request_set_trailers': (_c_int, [_c_uint64, _c_char_p, _c_size_t]),
     'portico_request_trailers': (_c_int64, [_c_uint64, _c_void_p, _c_size_t]),
     'portico_request_push': (_c_int, [_c_uint64, _c_char_p, _c_size_t]),
+    'portico_request_tls': (_c_int64, [_c_uint64, _c_void_p, _c_size_t]),
     'portico_request_websocket_accept': (_c_int, [_c_uint64, _c_char_p, _c_char_p, _c_size_t]),
     'portico_ws_recv': (_c_int64, [_c_uint64, _c_void_p, _c_size_t, _c_int,
                                    ctypes.POINTER(_c_int)]),

@@ -38,6 +38,11 @@ def build_parser():
     run.add_argument('--certfile', metavar='FILE',
                      help='PEM certificate (chain) for TLS; HTTP/2 is offered by ALPN')
     run.add_argument('--keyfile', metavar='FILE', help='PEM private key for --certfile')
+    run.add_argument('--ca-certs', metavar='FILE',
+                     help='PEM CA certificates that client certificates must chain to')
+    run.add_argument('--verify-client', choices=('none', 'optional', 'required'),
+                     help='client certificates (needs --ca-certs): "optional" verifies one '
+                     'if sent, "required" refuses clients without a valid one (default none)')
     run.add_argument('--ws-ping-interval', type=seconds, metavar='S',
                      help='ping a quiet WebSocket every S seconds (default 20; 0: never)')
     run.add_argument('--ws-ping-timeout', type=seconds, metavar='S',
@@ -138,6 +143,16 @@ def library_options(args):
                 raise UsageError('no such file: %s' % path)
         options['certfile'] = os.path.abspath(args.certfile)
         options['keyfile'] = os.path.abspath(args.keyfile)
+    if args.ca_certs:
+        if not args.certfile:
+            raise UsageError('--ca-certs needs --certfile and --keyfile')
+        if not os.path.isfile(args.ca_certs):
+            raise UsageError('no such file: %s' % args.ca_certs)
+        options['ca_certs'] = os.path.abspath(args.ca_certs)
+    if args.verify_client and args.verify_client != 'none':
+        if not args.ca_certs:
+            raise UsageError('--verify-client %s needs --ca-certs' % args.verify_client)
+        options['verify_client'] = args.verify_client
     if args.no_h2c_upgrade:
         options['h2c_upgrade'] = '0'
     return options

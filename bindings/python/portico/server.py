@@ -22,6 +22,7 @@ REQ_WEBSOCKET = 8
 REQ_PUSH = 16
 REQ_TRAILERS = 32
 REQ_PUSHED = 64
+REQ_TLS = 128
 
 # Positions of the fixed fields in a record's head; header name/value pairs follow.
 METHOD, PATH, QUERY, PROTOCOL, SCHEME = 0, 1, 2, 3, 4

@@ -95,12 +95,19 @@ def tls_info(environ):
     or None on plaintext or when the container does not say."""
     if environ.get('wsgi.url_scheme') != 'https' or not environ.get('SSL_PROTOCOL'):
         return None
+    cert = environ.get('SSL_CLIENT_CERT') or None
+    chain = [cert] if cert else []
+    # mod_ssl's SSL_CLIENT_CERT_CHAIN_n (+ExportCertData) are the certificates
+    # after the leaf, numbered from 0.
+    while cert and environ.get('SSL_CLIENT_CERT_CHAIN_%d' % (len(chain) - 1)):
+        chain.append(environ['SSL_CLIENT_CERT_CHAIN_%d' % (len(chain) - 1)])
     return {
         'version': environ.get('SSL_PROTOCOL'),
         'cipher': environ.get('SSL_CIPHER'),
         'server_name': environ.get('SSL_TLS_SNI'),
         'alpn': 'h2' if environ.get('HTTP2') == 'on' else None,
-        'peer_cert': environ.get('SSL_CLIENT_CERT') or None,
+        'peer_cert': cert,
+        'peer_cert_chain': chain,
     }
 
 

@@ -11,7 +11,8 @@ What the app gets in gateway.extensions, from scope["extensions"]:
   http.response.early_hint   -> 'http.response.early_hint': early_hints(headers);
                                 only Link fields travel in ASGI's message
   http.response.trailers     -> 'http.response.trailers': set_trailers(headers)
-  tls                        -> 'tls': {version, cipher, server_name, alpn, peer_cert}
+  tls                        -> 'tls': {version, cipher, server_name, alpn, peer_cert,
+                                        peer_cert_chain}
 and 'websocket' for a websocket scope. ASGI has no request trailers.
 """
 
@@ -90,6 +91,7 @@ def tls_info(tls):
         'server_name': tls.get('server_name'),
         'alpn': tls.get('alpn_protocol'),
         'peer_cert': chain[0] if chain else None,
+        'peer_cert_chain': list(chain),
     }
 
 

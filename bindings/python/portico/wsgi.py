@@ -30,6 +30,13 @@ usable on this request (all names and values are native strs):
     HTTP/1.1 body; call it after reading wsgi.input to its end
     (RuntimeError before).
 'websocket'  a WebSocket handshake (see websocket.py).
+'tls'  a dict of what the TLS handshake settled: 'version' ('TLSv1.3'),
+    'cipher' (IANA name, 'TLS_AES_128_GCM_SHA256'), 'server_name' (SNI, or
+    None), 'alpn' ('h2', 'http/1.1' or None), 'peer_cert' (the client's
+    certificate, PEM, or None) and 'peer_cert_chain' (the PEM certificates the
+    client presented, leaf first; [] without one). Present on every request
+    over TLS (HTTP/1.x, HTTP/2, pushed requests), absent on plaintext. Client
+    certificates are asked for only with --ca-certs and --verify-client.
 """
 
 import ctypes
@@ -46,7 +53,7 @@ from .errors import (BodyReadError, ERR_BUFFER, ERR_CLOSED, ERR_DONE, ERR_HEADER
 from .filewrapper import FileWrapper
 from .server import (FIRST_HEADER, LOCAL_ADDR, LOCAL_PORT, METHOD, PATH, PROTOCOL,
                      QUERY, REMOTE_ADDR, REMOTE_PORT, REQ_BODY_COMPLETE, REQ_CHUNKED,
-                     REQ_PUSH, REQ_PUSHED, REQ_TRAILERS, REQ_WEBSOCKET, SCHEME)
+                     REQ_PUSH, REQ_PUSHED, REQ_TLS, REQ_TRAILERS, REQ_WEBSOCKET, SCHEME)
 from .websocket import DEFAULT_MAX_WEBSOCKETS, Handshake, WebSocketSlots
 
 PORTICO_END = 1
@@ -146,9 +153,34 @@ def encode_fields(headers, what='header'):
 
 
 # Flags that bring extensions beyond early hints; HTTP/2 brings request trailers.
-EXTENSION_FLAGS = REQ_PUSH | REQ_TRAILERS | REQ_PUSHED | REQ_CHUNKED
+EXTENSION_FLAGS = REQ_PUSH | REQ_TRAILERS | REQ_PUSHED | REQ_CHUNKED | REQ_TLS
 TRAILERS_BUFFER = 4096        # first guess for portico_request_trailers
 TRAILERS_BUFFER_LIMIT = 1 << 24
+TLS_BUFFER = 8192             # first guess for portico_request_tls: a short client chain
+
+
+def tls_info(request_id):
+    """The 'tls' dict of a request flagged REQ_TLS, or None if the library
+    has no details (the request is already gone)."""
+    buf = ctypes.create_string_buffer(TLS_BUFFER)
+    n = _tls(request_id, buf, TLS_BUFFER)
+    if n == ERR_BUFFER:  # a long client chain: ask for the size, then copy
+        n = _tls(request_id, None, 0)
+        if n > 0:
+            buf = ctypes.create_string_buffer(n)
+            n = _tls(request_id, buf, n)
+    if n <= 0:
+        return None
+    fields = native_from_latin1(ctypes.string_at(buf, n)).split('\0')
+    chain = fields[4:]
+    return {
+        'version': fields[0],
+        'cipher': fields[1],
+        'server_name': fields[2] or None,
+        'alpn': fields[3] or None,
+        'peer_cert': chain[0] if chain else None,
+        'peer_cert_chain': chain,
+    }
 
 
 class RequestTrailers(object):
@@ -339,7 +371,7 @@ def _unbound(*args):
 
 # Bound to the library's functions by WSGIHandler, once the library is loaded.
 _respond = _write = _abort = _unbound
-_early_hints = _set_trailers = _trailers = _push = _unbound
+_early_hints = _set_trailers = _trailers = _push = _tls = _unbound
 
 
 def _discard(result):
@@ -358,7 +390,7 @@ class WSGIHandler(object):
 
     def __init__(self, app, url_scheme=None, log_access=False,
                  max_websockets=DEFAULT_MAX_WEBSOCKETS):
-        global _respond, _write, _abort, _early_hints, _set_trailers, _trailers, _push
+        global _respond, _write, _abort, _early_hints, _set_trailers, _trailers, _push, _tls
         lib = _lib.load()
         _respond = lib.portico_request_respond
         _write = lib.portico_request_write
@@ -367,6 +399,7 @@ class WSGIHandler(object):
         _set_trailers = lib.portico_request_set_trailers
         _trailers = lib.portico_request_trailers
         _push = lib.portico_request_push
+        _tls = lib.portico_request_tls
         websocket.bind(lib)
         self.websockets = WebSocketSlots(max_websockets)
         self.app = app
@@ -453,6 +486,8 @@ class WSGIHandler(object):
             environ['gateway.extensions']['http.response.early_hint'] = hints
             if request.flags & EXTENSION_FLAGS or protocol == 'HTTP/2.0':
                 self.add_extensions(request, response, environ)
+        elif request.flags & REQ_TLS:  # HTTP/1.0 over TLS: nothing else applies
+            self.add_tls(request, environ)
         handshake = None
         if request.flags & REQ_WEBSOCKET:
             handshake = Handshake(request.id, response, environ, self.websockets)
@@ -514,6 +549,15 @@ class WSGIHandler(object):
         if flags & REQ_CHUNKED or environ['SERVER_PROTOCOL'] == 'HTTP/2.0':
             extensions['http.request.trailers'] = RequestTrailers(request.id,
                                                                   environ['wsgi.input'])
+        if flags & REQ_TLS:
+            self.add_tls(request, environ)
+
+    def add_tls(self, request, environ):
+        """The 'tls' extension: only for records flagged REQ_TLS, so a
+        plaintext request never calls into the library for it."""
+        tls = tls_info(request.id)
+        if tls is not None:
+            environ['gateway.extensions']['tls'] = tls
 
     def log_failure(self, environ, response, handshake=None):
         if handshake is not None and handshake.websocket is not None:
