@@ -3,7 +3,7 @@
 # Usage: scripts/deps.sh test|bench
 set -euo pipefail
 case "${1:-test}" in
-  test)  pkgs="gcc g++ binutils pkg-config curl valgrind python3 python3-flask python3-django python3-webob python3-websockets python3-wsproto python3-httpx python3-h2 nghttp2-client openssl chromium nodejs" ;;
+  test)  pkgs="gcc g++ binutils pkg-config curl valgrind python3 python3-flask python3-django python3-webob python3-websockets python3-wsproto python3-httpx python3-h2 python3-starlette nghttp2-client openssl chromium nodejs" ;;
   bench) pkgs="wrk uwsgi uwsgi-plugin-python3 gunicorn python3 python3-hypercorn python3-uvloop python3-uvicorn python3-websockets nghttp2-client" ;;
   *) echo "deps.sh: unknown set '$1'" >&2; exit 2 ;;
 esac

@@ -280,7 +280,7 @@ func (c *conn) beginDrain() {
 func (c *conn) dispatch() *Exchange {
 	c.mu.Lock()
 	req := c.p.Request()
-	ex := &Exchange{b: c, expect100: req.Expect100}
+	ex := &Exchange{b: c, srv: c.srv, expect100: req.Expect100}
 	ex.head = c.packHead(req)
 	if req.Upgrade != nil && hasToken(req.Upgrade, "websocket") {
 		offer, herr := ws.CheckOffer(req.Method, fieldLookup(req.Fields), false)

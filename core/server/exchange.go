@@ -40,6 +40,7 @@ type backend interface {
 	lock()
 	unlock()
 	waitDrained(pending func() int) // under the lock
+	overWater(pending func() int) bool // waitDrained would wait (under the lock)
 	wsClosing()                     // we sent close: bound the wait for the answer
 }
 
@@ -48,6 +49,9 @@ type backend interface {
 type Exchange struct {
 	id    uint64
 	b     backend
+	srv   *Server
+	// nowait: Respond and Write never wait for the client (event mode).
+	nowait bool
 	head  []byte // packed head, see portico_server_next
 	flags uint32
 

@@ -44,6 +44,11 @@ type wsSession struct {
 	ended      bool          // no more messages: the close (or failure) is queued
 	finished   bool          // the transport should close once output is flushed
 	lastRecv   time.Time     // the last bytes from the peer (keepalive)
+
+	// Event mode (WSWatch): notify posts one readiness event; notified
+	// says one is pending, so a burst of messages costs one event.
+	watch, notified bool
+	notify          func()
 }
 
 func newWSSession(neg ws.Negotiated, maxMessage int64, wake func()) *wsSession {
@@ -136,6 +141,10 @@ func (s *wsSession) push(m wsMessage) {
 	s.inbox = append(s.inbox, m)
 	s.inboxBytes += len(m.payload)
 	signal(s.arrived)
+	if s.watch && !s.notified {
+		s.notified = true
+		s.notify()
+	}
 }
 
 // end queues the close for the host, once.
