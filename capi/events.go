@@ -48,7 +48,6 @@ func portico_server_poll(h C.uintptr_t, buf *C.uint8_t, size C.size_t) (rc C.int
 	return C.int64_t(n)
 }
 
-
 // onWrite is onRequest for the writes that may answer PORTICO_WRITE_PENDING.
 func onWrite(id C.uint64_t, ok bool, f func(*server.Exchange) error) C.int {
 	var pending bool
