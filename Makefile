@@ -11,7 +11,7 @@ PYTHON  ?= python3
 GO_SRC  := $(shell find core capi -name '*.go' -o -name '*.c' 2>/dev/null) go.mod
 FUZZTIME ?= 10s
 
-.PHONY: all lib check-header test test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-browser deps run bench clean
+.PHONY: all lib check-header test test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-asgi test-browser deps run bench clean
 
 all: lib check-header $(BUILD)/portico.pc
 
@@ -39,7 +39,7 @@ $(BUILD)/portico.pc: scripts/portico.pc.in
 deps:
 	scripts/deps.sh test
 
-test: deps all test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-browser
+test: deps all test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-asgi test-browser
 	@echo "make test: all suites passed"
 
 test-go: $(H2SPEC)
@@ -64,6 +64,10 @@ test-c: $(BUILD)/server_mode
 
 test-python: all
 	PORTICO_LIBRARY=$(CURDIR)/$(LIB) bash tests/python/run_all.sh
+
+# ASGI apps (raw and Starlette) over HTTP/1.1, h2c and WebSocket (also over h2).
+test-asgi: all
+	PORTICO_LIBRARY=$(CURDIR)/$(LIB) bash tests/asgi/run.sh
 
 test-frameworks: all
 	PORTICO_LIBRARY=$(CURDIR)/$(LIB) bash tests/frameworks/run.sh

@@ -514,7 +514,8 @@ func (s *h2stream) sendMode(ex *Exchange, data []byte, end, nowait bool) error {
 			return ErrIO
 		}
 		data = data[n:]
-		if n > 0 {
+		if n > 0 || end {
+			// An empty final DATA frame (END_STREAM) must go out too.
 			hc.c.wakeUp()
 		}
 		if len(data) == 0 {
