@@ -303,9 +303,10 @@ int portico_ws_free(uint64_t ws);
 /* Copy the pending events into BUF without waiting. Each event: uint64 id,
  * uint16 type (PORTICO_EV_*), int16 code, uint32 payload length, then the
  * payload (little-endian, no padding). Events of one request come in order;
- * an id the host no longer knows may be ignored. Returns the bytes written,
- * PORTICO_ERR_DONE when nothing is pending (the readiness descriptor then
- * fires on the next event), PORTICO_ERR_CLOSED once shut down and drained,
+ * an id the host no longer knows may be ignored. After any call the
+ * readiness descriptor fires when events are pending (left over or new), so
+ * a host polls once per wake-up. Returns the bytes written,
+ * PORTICO_ERR_DONE when nothing is pending, PORTICO_ERR_CLOSED once shut down and drained,
  * or PORTICO_ERR_BUFFER when the first event alone does not fit (its size is
  * stored in BUF's first 8 bytes when CAP >= 8; nothing is lost). One thread
  * at a time. */

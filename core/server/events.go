@@ -57,11 +57,19 @@ func (s *Server) post(ev hostEvent) {
 // alone does not fit, it returns its size with ErrBuffer and keeps it.
 func (s *Server) Poll(dst []byte, code func(error) int16) (int, error) {
 	for {
-		n, need := s.pollOnce(dst, code)
+		n, need, full := s.pollOnce(dst, code)
 		if need > 0 {
 			return need, ErrBuffer
 		}
 		if n > 0 {
+			// The host need not poll again to learn that nothing is left
+			// (a crossing per wake-up saved): the descriptor fires for
+			// whatever is pending or comes.
+			if full {
+				s.ready.signal()
+			} else {
+				s.armAfterDrain()
+			}
 			return n, nil
 		}
 		// Nothing: the host will wait on the descriptor. Anything posted
@@ -84,6 +92,22 @@ func (s *Server) Poll(dst []byte, code func(error) int16) (int, error) {
 	}
 }
 
+// armAfterDrain arms the descriptor after a batch that took everything:
+// what is posted from now on signals it, and what slipped in before the
+// store is signalled here.
+func (s *Server) armAfterDrain() {
+	if s.ready.fd.Load() <= 0 {
+		return
+	}
+	s.ready.sleeping.Store(true)
+	s.evMu.Lock()
+	pending := len(s.evq) > 0
+	s.evMu.Unlock()
+	if pending || len(s.queue) > 0 || s.peekStashed() != nil {
+		s.ready.wake()
+	}
+}
+
 func (s *Server) peekStashed() *Exchange {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -91,8 +115,8 @@ func (s *Server) peekStashed() *Exchange {
 }
 
 // pollOnce packs what is pending now. need > 0 means the first event did
-// not fit in dst at all.
-func (s *Server) pollOnce(dst []byte, code func(error) int16) (n, need int) {
+// not fit in dst at all; full, that it stopped for room with more pending.
+func (s *Server) pollOnce(dst []byte, code func(error) int16) (n, need int, full bool) {
 	s.evMu.Lock()
 	batch := s.evq
 	s.evq = s.evSpare[:0]
@@ -115,7 +139,7 @@ func (s *Server) pollOnce(dst []byte, code func(error) int16) (n, need int) {
 		rest := append(batch[i:len(batch):len(batch)], s.evq...)
 		s.evq = rest
 		s.evMu.Unlock()
-		return n, need
+		return n, need, true
 	}
 	clear(batch)
 	s.evMu.Lock()
@@ -130,13 +154,13 @@ func (s *Server) pollOnce(dst []byte, code func(error) int16) (n, need int) {
 			select {
 			case ex = <-s.queue:
 			default:
-				return n, 0
+				return n, 0, false
 			}
 		}
 		room := dst[n:]
 		if len(room) < EventHeader {
 			s.stash(ex)
-			return n, 0
+			return n, 0, true
 		}
 		w, err := ex.record(room[EventHeader:])
 		if err == ErrBuffer {
@@ -144,7 +168,7 @@ func (s *Server) pollOnce(dst []byte, code func(error) int16) (n, need int) {
 			if n == 0 {
 				need = EventHeader + w
 			}
-			return n, need
+			return n, need, true
 		}
 		putHeader(room, ex.id, EvRequest, 0, w)
 		n += EventHeader + w

@@ -583,8 +583,10 @@ class ASGIServer:
         while True:
             n = poll(handle, self._addr, self._cap)
             if n > 0:
+                # One poll per wake-up: the descriptor fires again for
+                # anything left over or new (portico.h).
                 self._dispatch(memoryview(string_at(self._addr, n)))
-                continue
+                return
             if n == ERR_DONE:
                 return
             if n == ERR_BUFFER:
