@@ -50,6 +50,9 @@ type conn struct {
 	closeAfter bool       // close once ex is flushed
 	err        error      // first write failure
 	eof        bool       // the client closed its side (goroutine only)
+	wsWriting  bool       // the WebSocket writer goroutine holds output it is writing
+	wsRest     []byte     // output an inline write left over: the writer sends it first
+	wsInline   []byte     // scratch for inline writes
 	dl         deadlines  // read side under mu; write side by the writer
 }
 
@@ -412,7 +415,7 @@ func (c *conn) wakeUp() {
 // the pending output is below the high-water mark. Called and returns with
 // mu held.
 func (c *conn) waitDrained(pending func() int) {
-	for pending() > outHighWater && c.err == nil {
+	for pending()+len(c.wsRest) > outHighWater && c.err == nil {
 		c.mu.Unlock()
 		select {
 		case <-c.flushed:

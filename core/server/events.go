@@ -308,9 +308,10 @@ func (ex *Exchange) WSSendNowait(kind int, p []byte) error {
 	b := ex.b
 	b.lock()
 	defer b.unlock()
-	if err := ws.send(kind, p); err != nil {
+	if err := ws.queue(kind, p); err != nil {
 		return err
 	}
+	b.flushWSNow(ws)
 	if !b.overWater(ws.ep.OutputLen) {
 		return nil
 	}

@@ -274,3 +274,48 @@ func TestPollBufferTooSmallKeepsEvent(t *testing.T) {
 		t.Fatalf("the request was lost: %+v", evs)
 	}
 }
+
+func TestWSSendNowaitToSlowClientPendsThenCompletes(t *testing.T) {
+	h, addr := startServer(t, nil)
+	fd, _ := h.srv.ReadyFD()
+	conns := make(chan io.Reader, 1)
+	go func() {
+		conn, br, _, err := ws.Dial(t.Context(), "ws://"+addr+"/")
+		if err != nil {
+			t.Error(err)
+			close(conns)
+			return
+		}
+		t.Cleanup(func() { conn.Close() })
+		if br != nil {
+			conns <- io.MultiReader(br, conn)
+		} else {
+			conns <- conn
+		}
+	}()
+	rec := h.parse(h.pollEvents(fd)[0].data)
+	if err := rec.ex.AcceptWebSocket("", nil); err != nil {
+		t.Fatal(err)
+	}
+	client := <-conns
+	msg := bytes.Repeat([]byte("y"), 64<<10)
+	pending := false
+	for i := 0; i < 2000 && !pending; i++ {
+		switch err := rec.ex.WSSendNowait(WSBinary, msg); err {
+		case nil:
+		case ErrPending:
+			pending = true
+		default:
+			t.Fatal(err)
+		}
+	}
+	if !pending {
+		t.Fatal("128 MB sent to a client that reads nothing, never pending")
+	}
+	go io.Copy(io.Discard, client)
+	evs := h.pollEvents(fd)
+	if len(evs) != 1 || evs[0].typ != EvWritten || evs[0].code != 0 {
+		t.Fatalf("want one written event, got %+v", evs)
+	}
+	rec.ex.WSRelease()
+}

@@ -331,4 +331,8 @@ func (c *conn) drain(ex *Exchange, end bool) error {
 	return ErrPending
 }
 
-func (c *conn) overWater(pending func() int) bool { return pending() > outHighWater && c.err == nil }
+// overWater: waitDrained would wait. wsRest (left by inline WebSocket
+// writes) counts as pending output too.
+func (c *conn) overWater(pending func() int) bool {
+	return pending()+len(c.wsRest) > outHighWater && c.err == nil
+}

@@ -750,6 +750,8 @@ func (hc *h2conn) flushWS(s *h2stream) {
 	signal(hc.c.flushed)
 }
 
+func (s *h2stream) flushWSNow(ws *wsSession) { s.hc.flushWS(s) }
+
 func (s *h2stream) overWater(pending func() int) bool {
 	return len(s.wsOut) > outHighWater && !s.reset && !s.hc.dead
 }

@@ -181,6 +181,15 @@ func (s *wsSession) pop() (wsMessage, bool) {
 
 // send queues a message or ping from the host.
 func (s *wsSession) send(kind int, p []byte) error {
+	if err := s.queue(kind, p); err != nil {
+		return err
+	}
+	s.wakeWriter()
+	return nil
+}
+
+// queue frames a message or ping without waking the writer.
+func (s *wsSession) queue(kind int, p []byte) error {
 	if s.ended || s.ep.State() != ws.Open {
 		return ErrClosed
 	}
@@ -201,7 +210,6 @@ func (s *wsSession) send(kind int, p []byte) error {
 		}
 		return ErrHeader // bad UTF-8 in a text message, ping too long
 	}
-	s.wakeWriter()
 	return nil
 }
 
