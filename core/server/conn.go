@@ -50,6 +50,7 @@ type conn struct {
 	closeAfter bool       // close once ex is flushed
 	err        error      // first write failure
 	eof        bool       // the client closed its side (goroutine only)
+	wsLive     bool       // the WebSocket writer runs: the 101 is on the wire
 	wsWriting  bool       // the WebSocket writer goroutine holds output it is writing
 	wsRest     []byte     // output an inline write left over: the writer sends it first
 	wsInline   []byte     // scratch for inline writes

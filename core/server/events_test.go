@@ -154,17 +154,29 @@ func TestPollWebSocketMessagesAndNowaitSend(t *testing.T) {
 	fd, _ := h.srv.ReadyFD()
 	done := make(chan error, 1)
 	go func() {
-		conn, _, _, err := ws.Dial(t.Context(), "ws://"+addr+"/echo")
+		conn, br, _, err := ws.Dial(t.Context(), "ws://"+addr+"/echo")
 		if err != nil {
 			done <- err
 			return
 		}
 		defer conn.Close()
+		rw := struct {
+			io.Reader
+			io.Writer
+		}{conn, conn}
+		if br != nil { // frames that came with the 101
+			rw.Reader = io.MultiReader(br, conn)
+		}
+		// Sent by the host right after accept: it must not overtake the 101.
+		if p, err := wsutil.ReadServerText(rw); err != nil || string(p) != "welcome" {
+			done <- fmt.Errorf("welcome: %q %v", p, err)
+			return
+		}
 		for i := 0; i < 3; i++ {
 			wsutil.WriteClientText(conn, []byte(fmt.Sprint("msg", i)))
 		}
 		for i := 0; i < 3; i++ {
-			p, err := wsutil.ReadServerText(conn)
+			p, err := wsutil.ReadServerText(rw)
 			if err != nil || string(p) != fmt.Sprint("msg", i) {
 				done <- fmt.Errorf("echo %d: %q %v", i, p, err)
 				return
@@ -175,6 +187,9 @@ func TestPollWebSocketMessagesAndNowaitSend(t *testing.T) {
 	}()
 	rec := h.parse(h.pollEvents(fd)[0].data)
 	if err := rec.ex.AcceptWebSocket("", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.ex.WSSendNowait(WSText, []byte("welcome")); err != nil {
 		t.Fatal(err)
 	}
 	if err := rec.ex.WSWatch(true); err != nil {

@@ -41,7 +41,7 @@ type backend interface {
 	unlock()
 	waitDrained(pending func() int)    // under the lock
 	overWater(pending func() int) bool // waitDrained would wait (under the lock)
-	flushWSNow(s *wsSession)            // send the session's output soon (under the lock)
+	flushWSNow(s *wsSession)           // send the session's output soon (under the lock)
 	wsClosing()                        // we sent close: bound the wait for the answer
 }
 

@@ -159,6 +159,9 @@ func (c *conn) serveWebSocket(s *wsSession) {
 func (c *conn) wsWriter(s *wsSession, done chan struct{}) {
 	defer close(done)
 	defer c.nc.Close() // also ends the reader's blocked Read
+	c.mu.Lock()
+	c.wsLive = true // the HTTP loop flushed the 101 before starting this
+	c.mu.Unlock()
 	var buf []byte
 	for first := true; ; first = false {
 		// The first pass does not wait: the app may have sent before this
@@ -211,7 +214,7 @@ func (c *conn) wsClosing() { c.dl.forceRead(c.nc, time.Now().Add(closeWait)) }
 // socket does not take goes to the writer goroutine. Under mu.
 func (c *conn) flushWSNow(s *wsSession) {
 	sc, ok := c.nc.(syscall.Conn)
-	if c.wsWriting || len(c.wsRest) > 0 || c.err != nil || !ok {
+	if !c.wsLive || c.wsWriting || len(c.wsRest) > 0 || c.err != nil || !ok {
 		c.wakeUp()
 		return
 	}
