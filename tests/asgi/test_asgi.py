@@ -21,7 +21,7 @@ import http.client
 HERE = os.path.dirname(os.path.abspath(__file__))
 CHECKOUT = os.path.dirname(os.path.dirname(HERE))
 BINDINGS = os.path.join(CHECKOUT, 'bindings', 'python')
-BANNER = re.compile(r'portico: serving \S+ on http://(\S+):(\d+) \(asgi')
+BANNER = re.compile(r'portico: serving \S+ on http://([\d.]+):(\d+)\S* .*\(asgi')
 TIMEOUT = 10.0
 
 try:
@@ -53,7 +53,7 @@ class Server:
     def __init__(self, app, *args):
         self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
-            [sys.executable, '-m', 'portico', 'serve', app, '--bind', '127.0.0.1:0'] + list(args),
+            [sys.executable, '-m', 'portico', 'serve', app, '--bind', 'http://127.0.0.1:0'] + list(args),
             cwd=HERE, env=env(), stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 20
         while time.time() < deadline:
@@ -344,6 +344,31 @@ class RawAppTests(unittest.TestCase):
         out = subprocess.run([NODE, os.path.join(HERE, 'ws_h2.js'), self.server.url, '/deny'],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=15).stdout.decode()
         self.assertEqual(out.splitlines()[0], 'status 401 protocol undefined x-asgi undefined')
+
+
+@unittest.skipUnless(httpx and shutil.which('openssl'), 'needs httpx and openssl')
+class TLSTests(unittest.TestCase):
+    def test_tls_extension_and_h2_over_alpn(self):
+        tmp = tempfile.mkdtemp()
+        cert, key = os.path.join(tmp, 'cert.pem'), os.path.join(tmp, 'key.pem')
+        subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+                        '-nodes', '-days', '1', '-keyout', key, '-out', cert, '-subj', '/CN=127.0.0.1'],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=30)
+        server = Server('rawapp:app', '--certfile', cert, '--keyfile', key, '--bind', 'https://127.0.0.1:0')
+        try:
+            port = int(re.search(r'https://127\.0\.0\.1:(\d+)', server.output()).group(1))
+            for http2 in (False, True):
+                with httpx.Client(http1=not http2, http2=http2, verify=False, timeout=TIMEOUT) as client:
+                    info = client.get('https://127.0.0.1:%d/info' % port).json()
+                self.assertEqual(info['scheme'], 'https')
+                self.assertEqual(info['http_version'], '2' if http2 else '1.1')
+                self.assertIn('tls', info['extensions'])
+            # The plaintext listener of the same server has no tls key.
+            with httpx.Client(timeout=TIMEOUT) as client:
+                self.assertNotIn('tls', client.get(server.url + '/info').json()['extensions'])
+        finally:
+            self.assertEqual(server.stop(), 0)
+            shutil.rmtree(tmp)
 
 
 class LifespanTests(unittest.TestCase):
