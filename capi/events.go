@@ -100,3 +100,8 @@ func portico_ws_send_nowait(id C.uint64_t, kind C.int, data *C.uint8_t, size C.s
 		return ex.WSSendNowait(int(kind), goBytes(data, size))
 	})
 }
+
+//export portico_request_watch_gone
+func portico_request_watch_gone(id C.uint64_t) C.int {
+	return onRequest(id, true, func(ex *server.Exchange) error { return ex.WatchGone() })
+}

@@ -328,6 +328,12 @@ int portico_request_write_nowait(uint64_t req, const uint8_t *data, size_t len, 
  * PORTICO_ERR_STATE (request finished) or PORTICO_ERR_INVALID. */
 int portico_request_want_body(uint64_t req, size_t max);
 
+/* Ask for one PORTICO_EV_BODY event with code PORTICO_ERR_IO if the client
+ * goes away before the response ends (HTTP/2: stream reset or connection
+ * lost). Returns PORTICO_OK, or PORTICO_ERR_STATE when the response is over
+ * or on HTTP/1.x, where a client that left shows only as a failed write. */
+int portico_request_watch_gone(uint64_t req);
+
 /* ON non-zero: deliver this accepted WebSocket's messages as PORTICO_EV_WS
  * events; zero: hold them in the library (past a backlog of 1 MiB the
  * client is no longer read: backpressure). Not to be mixed with

@@ -328,3 +328,25 @@ func (ex *Exchange) WSSendNowait(kind int, p []byte) error {
 // client: see ErrPending. The host calls it before those calls, from the
 // request's thread.
 func (ex *Exchange) SetNowait(on bool) { ex.nowait = on }
+
+// WatchGone asks for one EvBody event with ErrIO if the client goes away
+// before the response ends: an HTTP/2 stream reset or a lost connection.
+// HTTP/1.x cannot tell without reading the socket, which the connection
+// does only between requests: ErrState there (a failed write still tells).
+func (ex *Exchange) WatchGone() error {
+	s, ok := ex.b.(*h2stream)
+	if !ok {
+		return ErrState
+	}
+	s.lock()
+	defer s.unlock()
+	if ex.finished {
+		return ErrState
+	}
+	if s.reset {
+		ex.srv.post(hostEvent{ex: ex, typ: EvBody, err: ErrIO})
+		return nil
+	}
+	ex.watchGone = true
+	return nil
+}

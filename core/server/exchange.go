@@ -53,8 +53,10 @@ type Exchange struct {
 	srv *Server
 	// nowait: Respond and Write never wait for the client (event mode).
 	nowait bool
-	head   []byte // packed head, see portico_server_next
-	flags  uint32
+	// watchGone: post EvBody with ErrIO if the client goes away (WatchGone).
+	watchGone bool
+	head      []byte // packed head, see portico_server_next
+	flags     uint32
 
 	pending   []byte // body bytes received but not yet given to the host
 	bodyDone  bool   // the whole body has been received

@@ -307,6 +307,10 @@ func (hc *h2conn) resetAll() {
 }
 
 func (s *h2stream) gone() {
+	if ex := s.ex; ex != nil && ex.watchGone && !ex.finished {
+		ex.watchGone = false
+		ex.srv.post(hostEvent{ex: ex, typ: EvBody, err: ErrIO})
+	}
 	s.reset = true
 	signal(s.readable)
 	signal(s.writable)

@@ -103,6 +103,15 @@ async def slow(scope, receive, send):
     events.append(('slow', 'never disconnected'))
 
 
+async def wait_gone(scope, receive, send):
+    """Answers the head, then waits in receive() for the client to leave."""
+    await read_body(receive)
+    await send({'type': 'http.response.start', 'status': 200, 'headers': []})
+    await send({'type': 'http.response.body', 'body': b'waiting\n', 'more_body': True})
+    message = await receive()
+    events.append(('waitgone', message['type']))
+
+
 async def upload_gone(scope, receive, send):
     """The client stops in the middle of its body."""
     while True:
@@ -161,7 +170,7 @@ async def noresponse(scope, receive, send):
     return
 
 
-ROUTES = {'/echo': echo, '/stream': stream, '/big': big, '/slow': slow, '/upload': upload_gone,
+ROUTES = {'/waitgone': wait_gone, '/echo': echo, '/stream': stream, '/big': big, '/slow': slow, '/upload': upload_gone,
           '/events': show_events, '/hint': hint, '/trailers': trailers, '/push': push,
           '/pushed.css': pushed, '/crash': crash, '/noresponse': noresponse}
 

@@ -271,6 +271,32 @@ class RawAppTests(unittest.TestCase):
             lines = client.get(self.server.url + '/stream').text.splitlines()
             self.assertEqual(lines, ['chunk %d' % i for i in range(10)])
 
+    @unittest.skipUnless(httpx, 'needs h2')
+    def test_stream_reset_is_a_disconnect_over_h2c(self):
+        import h2.connection
+        import h2.config
+        import h2.events
+        s = socket.create_connection(('127.0.0.1', self.server.port), timeout=TIMEOUT)
+        try:
+            conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+            conn.initiate_connection()
+            conn.send_headers(1, [(':method', 'GET'), (':path', '/waitgone'), (':scheme', 'http'),
+                                  (':authority', 'x')], end_stream=True)
+            s.sendall(conn.data_to_send())
+            got = False
+            while not got:
+                data = s.recv(65536)
+                self.assertTrue(data)
+                got = any(isinstance(e, h2.events.DataReceived) for e in conn.receive_data(data))
+                s.sendall(conn.data_to_send())
+            conn.reset_stream(1)
+            s.sendall(conn.data_to_send())
+            # The app sits in receive() with nothing to write: only the
+            # reset can tell it.
+            wait_for_event(self.server, ['waitgone', 'http.disconnect'])
+        finally:
+            s.close()
+
     @unittest.skipUnless(NGHTTP, 'needs nghttp')
     def test_push_over_h2c(self):
         out = subprocess.run([NGHTTP, '-nv', self.server.url + '/push'], stdout=subprocess.PIPE,
@@ -399,7 +425,7 @@ class LifespanTests(unittest.TestCase):
 class StarletteTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.server = Server('starapp:app', '--interface', 'asgi')
+        cls.server = Server('starapp:app')  # auto: a Starlette instance is ASGI
 
     @classmethod
     def tearDownClass(cls):

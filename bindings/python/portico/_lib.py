@@ -65,6 +65,7 @@ SIGNATURES = {
                                                 _c_char_p, _c_size_t, _c_int]),
     'portico_request_write_nowait': (_c_int, [_c_uint64, _c_char_p, _c_size_t, _c_int]),
     'portico_request_want_body': (_c_int, [_c_uint64, _c_size_t]),
+    'portico_request_watch_gone': (_c_int, [_c_uint64]),
     'portico_ws_watch': (_c_int, [_c_uint64, _c_int]),
     'portico_ws_send_nowait': (_c_int, [_c_uint64, _c_int, _c_char_p, _c_size_t]),
 }

@@ -100,6 +100,7 @@ class _Conn:
         self.write = lib.portico_request_write_nowait
         self.abort = lib.portico_request_abort
         self.want_body = lib.portico_request_want_body
+        self.watch_gone = lib.portico_request_watch_gone
         self.early_hints = lib.portico_request_early_hints
         self.set_trailers = lib.portico_request_set_trailers
         self.push = lib.portico_request_push
@@ -241,12 +242,16 @@ class HTTPCycle:
             self.more_body = False
             return {'type': 'http.disconnect'}
         if not self.disconnected and not self.finished:
-            # The body is complete: wait for the end of the exchange.
+            # The body is complete: wait for the end of the exchange, or
+            # (HTTP/2) for the client to reset the stream.
+            self.srv.conn.watch_gone(self.id)
             self.waiter = waiter = self.srv.loop.create_future()
             try:
-                await waiter
+                code, _ = await waiter
             finally:
                 self.waiter = None
+            if code < 0:
+                self.disconnected = True
         return {'type': 'http.disconnect'}
 
     def on_body(self, code, data):
