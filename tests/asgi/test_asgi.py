@@ -320,7 +320,7 @@ class RawAppTests(unittest.TestCase):
     def test_websocket_over_http11(self):
         async def session():
             uri = 'ws://127.0.0.1:%d/ws' % self.server.port
-            async with websockets.connect(uri, subprotocols=['other', 'chat']) as ws:
+            async with websockets.connect(uri, subprotocols=['other', 'chat'], max_size=None) as ws:
                 self.assertEqual(ws.subprotocol, 'chat')
                 self.assertEqual(ws.response_headers['x-asgi'], 'yes')
                 self.assertEqual(await ws.recv(), 'hello 1.1 websocket.http.response')
@@ -328,6 +328,9 @@ class RawAppTests(unittest.TestCase):
                 self.assertEqual(await ws.recv(), 'text é')
                 await ws.send(b'\x00\x01binary')
                 self.assertEqual(await ws.recv(), b'\x00\x01binary')
+                big = os.urandom(3 << 20)  # past the poll buffer: it grows
+                await ws.send(big)
+                self.assertEqual(await ws.recv(), big)
                 await ws.send('close:4001')
                 with self.assertRaises(websockets.exceptions.ConnectionClosed) as caught:
                     await ws.recv()
