@@ -314,35 +314,41 @@ int64_t portico_server_poll(portico_server *srv, uint8_t *buf, size_t cap);
 
 /* portico_request_respond that never blocks: returns PORTICO_OK,
  * PORTICO_WRITE_PENDING (not with PORTICO_END: the end is always left to the
- * library) or an error as portico_request_respond. Event mode only. */
+ * library) or an error as portico_request_respond. HEAD and BODY are copied
+ * before it returns. The request's thread (one at a time per request). */
 int portico_request_respond_nowait(uint64_t req, const uint8_t *head, size_t head_len,
                                    const uint8_t *body, size_t body_len, int flags);
 
 /* portico_request_write that never blocks: returns PORTICO_OK,
- * PORTICO_WRITE_PENDING or an error as portico_request_write. Event mode only. */
+ * PORTICO_WRITE_PENDING or an error as portico_request_write. DATA is copied
+ * before it returns. The request's thread (one at a time per request). */
 int portico_request_write_nowait(uint64_t req, const uint8_t *data, size_t len, int flags);
 
 /* Ask for the next request body bytes (at most MAX) as one PORTICO_EV_BODY
  * event; "100 Continue" goes out if the client asked for it. One request at
  * a time per call; call again after each event. Returns PORTICO_OK,
- * PORTICO_ERR_STATE (request finished) or PORTICO_ERR_INVALID. */
+ * PORTICO_ERR_STATE (request finished) or PORTICO_ERR_INVALID. The bytes
+ * arrive in the event, copied into the poll buffer. The request's thread. */
 int portico_request_want_body(uint64_t req, size_t max);
 
 /* Ask for one PORTICO_EV_BODY event with code PORTICO_ERR_IO if the client
  * goes away before the response ends (HTTP/2: stream reset or connection
  * lost). Returns PORTICO_OK, or PORTICO_ERR_STATE when the response is over
- * or on HTTP/1.x, where a client that left shows only as a failed write. */
+ * or on HTTP/1.x, where a client that left shows only as a failed write.
+ * The request's thread. */
 int portico_request_watch_gone(uint64_t req);
 
 /* ON non-zero: deliver this accepted WebSocket's messages as PORTICO_EV_WS
  * events; zero: hold them in the library (past a backlog of 1 MiB the
  * client is no longer read: backpressure). Not to be mixed with
- * portico_ws_recv on the same WebSocket. Returns PORTICO_OK or an error. */
+ * portico_ws_recv on the same WebSocket. Returns PORTICO_OK or an error.
+ * The WebSocket's thread (the one that polls). */
 int portico_ws_watch(uint64_t ws, int on);
 
 /* portico_ws_send that never blocks: PORTICO_OK, PORTICO_WRITE_PENDING
  * (sent, but the client is behind: wait for PORTICO_EV_WRITTEN before the
- * next send) or an error as portico_ws_send. Any thread, like ws_send. */
+ * next send) or an error as portico_ws_send. DATA is copied before it
+ * returns. Any thread, like ws_send. */
 int portico_ws_send_nowait(uint64_t ws, int kind, const uint8_t *data, size_t len);
 
 #ifdef __cplusplus
