@@ -11,7 +11,7 @@ PYTHON  ?= python3
 GO_SRC  := $(shell find core capi -name '*.go' -o -name '*.c' 2>/dev/null) go.mod
 FUZZTIME ?= 10s
 
-.PHONY: all lib check-header wheel test-wheel test-deploy test test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-browser deps run bench clean test-shims test-faults soak
+.PHONY: all lib check-header wheel test-wheel test-deploy test test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-browser deps run bench clean test-shims test-faults soak test-asgi
 
 all: lib check-header $(BUILD)/portico.pc
 
@@ -54,7 +54,7 @@ test-deploy: all
 test-wheel: wheel
 	bash tests/wheel/run.sh
 
-test: deps all test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-browser test-wheel test-deploy test-shims test-faults
+test: deps all test-go test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-browser test-wheel test-deploy test-shims test-faults test-asgi
 	@echo "make test: all suites passed"
 
 test-go: $(H2SPEC)
@@ -122,6 +122,10 @@ test-c: $(BUILD)/server_mode $(BUILD)/conn_misuse $(BUILD)/container $(BUILD)/to
 
 test-python: all
 	PORTICO_LIBRARY=$(CURDIR)/$(LIB) bash tests/python/run_all.sh
+
+# ASGI apps (raw and Starlette) over HTTP/1.1, h2c and WebSocket (also over h2).
+test-asgi: all
+	PORTICO_LIBRARY=$(CURDIR)/$(LIB) bash tests/asgi/run.sh
 
 test-frameworks: all
 	PORTICO_LIBRARY=$(CURDIR)/$(LIB) bash tests/frameworks/run.sh

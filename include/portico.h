@@ -458,6 +458,83 @@ int portico_conn_free(portico_conn *conn);
  * add more at the end). Any thread. */
 int portico_debug_stats(int64_t *out, size_t n);
 
+/* ---- event mode (server mode, for event loops) -----------------------------
+ * For a host that runs an event loop (asyncio, libuv, epoll) and must never
+ * block inside the library: it waits on portico_server_fd, then drains
+ * portico_server_poll, which hands over new requests and the events of
+ * requests it asked to watch, many per call. Nothing here waits; what would
+ * (body bytes, WebSocket messages, a slow client) comes back as an event.
+ * Use it instead of portico_server_next for a server, not beside it. Calls
+ * on one request still must not overlap; the loop's thread makes them all. */
+
+/* Event types in a poll batch. */
+#define PORTICO_POLL_REQUEST 1 /* a new request; the payload is its record, laid out as
+                                portico_server_next's (id, flags, head length, head, body) */
+#define PORTICO_POLL_BODY 2    /* after portico_request_want_body: body bytes (code 0), the end
+                                of the body (code 1, no bytes), or a PORTICO_ERR_* (code < 0:
+                                ERR_IO client gone or bad body, ERR_DONE body timeout,
+                                ERR_TOO_LARGE over max_body_size) */
+#define PORTICO_POLL_WS 3      /* a message of a watched WebSocket; code is its PORTICO_WS_* kind
+                                (PORTICO_WS_CLOSE last, once) */
+#define PORTICO_POLL_WRITTEN 4 /* a write that returned PORTICO_WRITE_PENDING is done: code
+                                PORTICO_OK, or the error (the request is then finished) */
+
+/* A *_nowait write queued its data but the client is behind: it completes
+ * in the background and a PORTICO_POLL_WRITTEN event follows. Write nothing
+ * more to that request (or WebSocket) before the event. */
+#define PORTICO_WRITE_PENDING 1
+
+/* Copy the pending events into BUF without waiting. Each event: uint64 id,
+ * uint16 type (PORTICO_POLL_*), int16 code, uint32 payload length, then the
+ * payload (little-endian, no padding). Events of one request come in order;
+ * an id the host no longer knows may be ignored. After any call the
+ * readiness descriptor fires when events are pending (left over or new), so
+ * a host polls once per wake-up. Returns the bytes written,
+ * PORTICO_ERR_DONE when nothing is pending, PORTICO_ERR_CLOSED once shut down and drained,
+ * or PORTICO_ERR_BUFFER when the first event alone does not fit (its size is
+ * stored in BUF's first 8 bytes when CAP >= 8; nothing is lost). One thread
+ * at a time. */
+int64_t portico_server_poll(portico_server *srv, uint8_t *buf, size_t cap);
+
+/* portico_request_respond that never blocks: returns PORTICO_OK,
+ * PORTICO_WRITE_PENDING (not with PORTICO_END: the end is always left to the
+ * library) or an error as portico_request_respond. HEAD and BODY are copied
+ * before it returns. The request's thread (one at a time per request). */
+int portico_request_respond_nowait(uint64_t req, const uint8_t *head, size_t head_len,
+                                   const uint8_t *body, size_t body_len, int flags);
+
+/* portico_request_write that never blocks: returns PORTICO_OK,
+ * PORTICO_WRITE_PENDING or an error as portico_request_write. DATA is copied
+ * before it returns. The request's thread (one at a time per request). */
+int portico_request_write_nowait(uint64_t req, const uint8_t *data, size_t len, int flags);
+
+/* Ask for the next request body bytes (at most MAX) as one PORTICO_POLL_BODY
+ * event; "100 Continue" goes out if the client asked for it. One request at
+ * a time per call; call again after each event. Returns PORTICO_OK,
+ * PORTICO_ERR_STATE (request finished) or PORTICO_ERR_INVALID. The bytes
+ * arrive in the event, copied into the poll buffer. The request's thread. */
+int portico_request_want_body(uint64_t req, size_t max);
+
+/* Ask for one PORTICO_POLL_BODY event with code PORTICO_ERR_IO if the client
+ * goes away before the response ends (HTTP/2: stream reset or connection
+ * lost). Returns PORTICO_OK, or PORTICO_ERR_STATE when the response is over
+ * or on HTTP/1.x, where a client that left shows only as a failed write.
+ * The request's thread. */
+int portico_request_watch_gone(uint64_t req);
+
+/* ON non-zero: deliver this accepted WebSocket's messages as PORTICO_POLL_WS
+ * events; zero: hold them in the library (past a backlog of 1 MiB the
+ * client is no longer read: backpressure). Not to be mixed with
+ * portico_ws_recv on the same WebSocket. Returns PORTICO_OK or an error.
+ * The WebSocket's thread (the one that polls). */
+int portico_ws_watch(uint64_t ws, int on);
+
+/* portico_ws_send that never blocks: PORTICO_OK, PORTICO_WRITE_PENDING
+ * (sent, but the client is behind: wait for PORTICO_POLL_WRITTEN before the
+ * next send) or an error as portico_ws_send. DATA is copied before it
+ * returns. Any thread, like ws_send. */
+int portico_ws_send_nowait(uint64_t ws, int kind, const uint8_t *data, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -51,6 +51,10 @@ type conn struct {
 	closeAfter bool       // close once ex is flushed
 	err        error      // first write failure
 	eof        bool       // the client closed its side (goroutine only)
+	wsLive     bool       // the WebSocket writer runs: the 101 is on the wire
+	wsWriting  bool       // the WebSocket writer goroutine holds output it is writing
+	wsRest     []byte     // output an inline write left over: the writer sends it first
+	wsInline   []byte     // scratch for inline writes
 	dl         deadlines  // read side under mu; write side by the writer
 }
 
@@ -247,7 +251,7 @@ func (c *conn) beginDrain() {
 func (c *conn) dispatch() *Exchange {
 	c.mu.Lock()
 	req := c.p.Request()
-	ex := &Exchange{b: c, expect100: req.Expect100}
+	ex := &Exchange{b: c, srv: c.srv, expect100: req.Expect100}
 	ex.head = c.packHead(req)
 	if req.Upgrade != nil && hasToken(req.Upgrade, "websocket") {
 		offer, herr := ws.CheckOffer(req.Method, fieldLookup(req.Fields), false)
@@ -379,7 +383,7 @@ func (c *conn) wakeUp() {
 // the pending output is below the high-water mark. Called and returns with
 // mu held.
 func (c *conn) waitDrained(pending func() int) {
-	for pending() > outHighWater && c.err == nil {
+	for pending()+len(c.wsRest) > outHighWater && c.err == nil {
 		c.mu.Unlock()
 		select {
 		case <-c.flushed:

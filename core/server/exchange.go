@@ -40,17 +40,24 @@ type backend interface {
 	// For a WebSocket session carried by this transport:
 	lock()
 	unlock()
-	waitDrained(pending func() int) // under the lock
-	wsClosing()                     // we sent close: bound the wait for the answer
+	waitDrained(pending func() int)    // under the lock
+	overWater(pending func() int) bool // waitDrained would wait (under the lock)
+	flushWSNow(s *wsSession)           // send the session's output soon (under the lock)
+	wsClosing()                        // we sent close: bound the wait for the answer
 }
 
 // Exchange is one request handed to the host and the response it makes.
 // The host calls its methods from one thread at a time (portico.h).
 type Exchange struct {
-	id    uint64
-	b     backend
-	head  []byte // packed head, see portico_server_next
-	flags uint32
+	id  uint64
+	b   backend
+	srv *Server
+	// nowait: Respond and Write never wait for the client (event mode).
+	nowait bool
+	// watchGone: post EvBody with ErrIO if the client goes away (WatchGone).
+	watchGone bool
+	head      []byte // packed head, see portico_server_next
+	flags     uint32
 
 	pending   []byte // body bytes received but not yet given to the host
 	bodyDone  bool   // the whole body has been received

@@ -183,8 +183,7 @@ func (c *conn) respond(ex *Exchange, head, body []byte, end bool) error {
 		ex.finish()
 	}
 	c.wakeUp()
-	c.waitDrained(c.outLen)
-	return nil
+	return c.drain(ex, end)
 }
 
 // parseHead splits the host's packed head into h1.Response fields that
@@ -250,8 +249,7 @@ func (c *conn) write(ex *Exchange, data []byte, end bool) error {
 		ex.finish()
 	}
 	c.wakeUp()
-	c.waitDrained(c.outLen)
-	return nil
+	return c.drain(ex, end)
 }
 
 // abort gives up on the request: status with an empty body if nothing was
@@ -336,3 +334,35 @@ func (c *conn) earlyHints(ex *Exchange, fields []h1.Field) error {
 
 // push: HTTP/1.x has no server push.
 func (c *conn) push(ex *Exchange, path []byte, fields []h1.Field) error { return ErrState }
+
+// drain holds the host while the output is over the high-water mark. In
+// nowait mode it does not: the end of a response is left to the
+// connection's goroutine (which flushes it before reading the next
+// request), and otherwise a goroutine waits and posts EvWritten.
+func (c *conn) drain(ex *Exchange, end bool) error {
+	if !ex.nowait {
+		c.waitDrained(c.outLen)
+		return nil
+	}
+	if end || !c.overWater(c.outLen) {
+		return nil
+	}
+	go func() {
+		c.mu.Lock()
+		c.waitDrained(c.outLen)
+		err := c.err
+		c.mu.Unlock()
+		ev := hostEvent{ex: ex, typ: EvWritten}
+		if err != nil {
+			ev.err = ErrIO
+		}
+		ex.srv.post(ev)
+	}()
+	return ErrPending
+}
+
+// overWater: waitDrained would wait. wsRest (left by inline WebSocket
+// writes) counts as pending output too.
+func (c *conn) overWater(pending func() int) bool {
+	return pending()+len(c.wsRest) > outHighWater && c.err == nil
+}

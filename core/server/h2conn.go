@@ -226,7 +226,7 @@ func (hc *h2conn) open(req *h2.Request) {
 		// The app sees the same request as over HTTP/1.1 (RFC 8441 5).
 		req.Method = []byte("GET")
 	}
-	ex := &Exchange{b: s, head: hc.packHead(req), bodyDone: req.EndStream, offer: offer, flags: reqTrailers}
+	ex := &Exchange{b: s, srv: hc.c.srv, head: hc.packHead(req), bodyDone: req.EndStream, offer: offer, flags: reqTrailers}
 	if offer != nil {
 		ex.flags |= reqWebSocket
 	}
@@ -307,6 +307,10 @@ func (hc *h2conn) resetAll() {
 }
 
 func (s *h2stream) gone() {
+	if ex := s.ex; ex != nil && ex.watchGone && !ex.finished {
+		ex.watchGone = false
+		ex.srv.post(hostEvent{ex: ex, typ: EvBody, err: ErrIO})
+	}
 	s.reset = true
 	signal(s.readable)
 	signal(s.writable)
@@ -490,8 +494,18 @@ func hasH2Field(fs []h2.Field, lower string) bool {
 }
 
 // send pushes body bytes through the stream and connection windows,
-// waiting (without the lock) while the client's window is closed. Under mu.
+// waiting (without the lock) while the client's window is closed; in
+// nowait mode it hands the wait to a goroutine instead (ErrPending). Under mu.
 func (s *h2stream) send(ex *Exchange, data []byte, end bool) error {
+	return s.sendMode(ex, data, end, ex.nowait)
+}
+
+// sendWaiting is send that waits whatever the mode (under mu).
+func (s *h2stream) sendWaiting(ex *Exchange, data []byte, end bool) error {
+	return s.sendMode(ex, data, end, false)
+}
+
+func (s *h2stream) sendMode(ex *Exchange, data []byte, end, nowait bool) error {
 	hc := s.hc
 	if s.head {
 		data = data[:0]
@@ -504,7 +518,8 @@ func (s *h2stream) send(ex *Exchange, data []byte, end bool) error {
 			return ErrIO
 		}
 		data = data[n:]
-		if n > 0 {
+		if n > 0 || end {
+			// An empty final DATA frame (END_STREAM) must go out too.
 			hc.c.wakeUp()
 		}
 		if len(data) == 0 {
@@ -522,6 +537,24 @@ func (s *h2stream) send(ex *Exchange, data []byte, end bool) error {
 				return ErrHeader
 			}
 			return nil
+		}
+		if nowait {
+			// Event mode: the rest goes out from a goroutine as the
+			// client opens its window; EvWritten tells the host.
+			// The end of a response is the library's to finish: no event.
+			rest := bytes.Clone(data)
+			go func() {
+				hc.mu.Lock()
+				err := s.sendWaiting(ex, rest, end)
+				hc.mu.Unlock()
+				if !end {
+					ex.srv.post(hostEvent{ex: ex, typ: EvWritten, err: err})
+				}
+			}()
+			if end {
+				return nil
+			}
+			return ErrPending
 		}
 		hc.mu.Unlock()
 		t := time.NewTimer(hc.c.srv.opts.BodyTimeout)
@@ -728,6 +761,12 @@ func (hc *h2conn) flushWS(s *h2stream) {
 	}
 	hc.c.wakeUp()
 	signal(hc.c.flushed)
+}
+
+func (s *h2stream) flushWSNow(ws *wsSession) { s.hc.flushWS(s) }
+
+func (s *h2stream) overWater(pending func() int) bool {
+	return len(s.wsOut) > outHighWater && !s.reset && !s.hc.dead
 }
 
 func (s *h2stream) waitDrained(pending func() int) {

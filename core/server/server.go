@@ -44,6 +44,11 @@ type Server struct {
 
 	date  dateCache
 	ready readyFD
+
+	// Event mode (events.go): events for Poll, oldest first.
+	evMu    sync.Mutex
+	evq     []hostEvent
+	evSpare []hostEvent
 }
 
 // New makes a server; it accepts nothing until Listen.

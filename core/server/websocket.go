@@ -44,6 +44,11 @@ type wsSession struct {
 	ended      bool          // no more messages: the close (or failure) is queued
 	finished   bool          // the transport should close once output is flushed
 	lastRecv   time.Time     // the last bytes from the peer (keepalive)
+
+	// Event mode (WSWatch): notify posts one readiness event; notified
+	// says one is pending, so a burst of messages costs one event.
+	watch, notified bool
+	notify          func()
 }
 
 func newWSSession(neg ws.Negotiated, maxMessage int64, wake func()) *wsSession {
@@ -136,6 +141,10 @@ func (s *wsSession) push(m wsMessage) {
 	s.inbox = append(s.inbox, m)
 	s.inboxBytes += len(m.payload)
 	signal(s.arrived)
+	if s.watch && !s.notified {
+		s.notified = true
+		s.notify()
+	}
 }
 
 // end queues the close for the host, once.
@@ -172,6 +181,15 @@ func (s *wsSession) pop() (wsMessage, bool) {
 
 // send queues a message or ping from the host.
 func (s *wsSession) send(kind int, p []byte) error {
+	if err := s.queue(kind, p); err != nil {
+		return err
+	}
+	s.wakeWriter()
+	return nil
+}
+
+// queue frames a message or ping without waking the writer.
+func (s *wsSession) queue(kind int, p []byte) error {
 	if s.ended || s.ep.State() != ws.Open {
 		return ErrClosed
 	}
@@ -192,7 +210,6 @@ func (s *wsSession) send(kind int, p []byte) error {
 		}
 		return ErrHeader // bad UTF-8 in a text message, ping too long
 	}
-	s.wakeWriter()
 	return nil
 }
 

@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"syscall"
 	"time"
 
 	"github.com/portico-http/portico/core/h1"
@@ -158,6 +159,9 @@ func (c *conn) serveWebSocket(s *wsSession) {
 func (c *conn) wsWriter(s *wsSession, done chan struct{}) {
 	defer close(done)
 	defer c.nc.Close() // also ends the reader's blocked Read
+	c.mu.Lock()
+	c.wsLive = true // the HTTP loop flushed the 101 before starting this
+	c.mu.Unlock()
 	var buf []byte
 	for first := true; ; first = false {
 		// The first pass does not wait: the app may have sent before this
@@ -170,19 +174,26 @@ func (c *conn) wsWriter(s *wsSession, done chan struct{}) {
 			}
 		}
 		c.mu.Lock()
-		buf = s.takeOutput(buf[:0])
+		// What an inline write (flushWSNow) left goes first.
+		buf = append(buf[:0], c.wsRest...)
+		c.wsRest = c.wsRest[:0]
+		buf = s.takeOutput(buf)
 		finished := s.finished
+		c.wsWriting = len(buf) > 0
 		c.mu.Unlock()
 		if len(buf) > 0 {
 			c.dl.setWrite(c.nc, time.Now().Add(c.srv.opts.BodyTimeout))
-			if _, err := c.nc.Write(buf); err != nil {
-				c.mu.Lock()
+			_, err := c.nc.Write(buf)
+			c.mu.Lock()
+			c.wsWriting = false
+			if err != nil {
 				c.err = err // a host waiting in waitDrained gives up
 				s.finished = true
 				s.end(1006, "")
 				c.mu.Unlock()
 				return
 			}
+			c.mu.Unlock()
 		}
 		if cap(buf) > keepBufferCap {
 			buf = nil
@@ -196,3 +207,42 @@ func (c *conn) wsWriter(s *wsSession, done chan struct{}) {
 
 // wsClosing bounds the wait for the client's answer to our close.
 func (c *conn) wsClosing() { c.dl.forceRead(c.nc, time.Now().Add(closeWait)) }
+
+// flushWSNow writes the session's output from the calling (host) thread
+// when the writer goroutine is idle: one non-blocking write instead of a
+// goroutine wake-up per message, the largest cost of a small echo. What the
+// socket does not take goes to the writer goroutine. Under mu.
+func (c *conn) flushWSNow(s *wsSession) {
+	sc, ok := c.nc.(syscall.Conn)
+	if !c.wsLive || c.wsWriting || len(c.wsRest) > 0 || c.err != nil || !ok {
+		c.wakeUp()
+		return
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		c.wakeUp()
+		return
+	}
+	buf := s.takeOutput(c.wsInline[:0])
+	n := 0
+	rc.Write(func(fd uintptr) bool {
+		for n < len(buf) {
+			m, err := syscall.Write(int(fd), buf[n:])
+			if m > 0 {
+				n += m
+				continue
+			}
+			if err != syscall.EINTR {
+				break // EAGAIN: the writer waits for room; other errors it reports
+			}
+		}
+		return true // never park this thread in the poller
+	})
+	if n < len(buf) {
+		c.wsRest = append(c.wsRest, buf[n:]...)
+		c.wakeUp()
+	}
+	if cap(buf) <= keepBufferCap {
+		c.wsInline = buf[:0]
+	}
+}

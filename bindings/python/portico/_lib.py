@@ -61,6 +61,15 @@ SIGNATURES = {
     'portico_ws_close': (_c_int, [_c_uint64, _c_int, _c_char_p]),
     'portico_ws_free': (_c_int, [_c_uint64]),
     'portico_debug_stats': (_c_int, [ctypes.POINTER(_c_int64), _c_size_t]),
+    # Event mode (ASGI).
+    'portico_server_poll': (_c_int64, [_c_void_p, _c_void_p, _c_size_t]),
+    'portico_request_respond_nowait': (_c_int, [_c_uint64, _c_char_p, _c_size_t,
+                                                _c_char_p, _c_size_t, _c_int]),
+    'portico_request_write_nowait': (_c_int, [_c_uint64, _c_char_p, _c_size_t, _c_int]),
+    'portico_request_want_body': (_c_int, [_c_uint64, _c_size_t]),
+    'portico_request_watch_gone': (_c_int, [_c_uint64]),
+    'portico_ws_watch': (_c_int, [_c_uint64, _c_int]),
+    'portico_ws_send_nowait': (_c_int, [_c_uint64, _c_int, _c_char_p, _c_size_t]),
 }
 
 

@@ -28,7 +28,7 @@ def build_parser():
     parser.add_argument('--version', action='version', version='portico ' + __version__)
     commands = parser.add_subparsers(dest='command', metavar='COMMAND')
     commands.required = True
-    run = commands.add_parser('serve', help='serve a WSGI application')
+    run = commands.add_parser('serve', help='serve a WSGI or ASGI application')
     run.add_argument('app', metavar='MODULE:APP',
                      help='the application; APP defaults to "application", then "app"')
     run.add_argument('--bind', '-b', action='append', metavar='HOST:PORT|unix:PATH',
@@ -51,6 +51,11 @@ def build_parser():
                      help='ignore "Upgrade: h2c" (HTTP/2 with prior knowledge and TLS still work)')
     run.add_argument('--interface', choices=('auto', 'wsgi', 'asgi'), default='auto',
                      help='application interface (default: auto)')
+    run.add_argument('--lifespan', choices=('auto', 'on', 'off'), default='auto',
+                     help='ASGI lifespan events: auto (if the app takes them), on (a failure '
+                     'to start is fatal), off')
+    run.add_argument('--loop', choices=('asyncio', 'uvloop', 'auto'), default='asyncio',
+                     help='ASGI event loop (auto: uvloop when installed; default asyncio)')
     run.add_argument('--threads', type=positive_int, default=DEFAULT_THREADS,
                      help='worker threads (default %d)' % DEFAULT_THREADS)
     run.add_argument('--workers', type=non_negative_int, default=0, metavar='N',
@@ -185,9 +190,17 @@ def load_app(spec):
 
 
 def looks_like_asgi(app):
+    """ASGI 3: a coroutine function, or an object whose __call__ is one
+    (through functools.wraps layers); anything else is served as WSGI."""
+    if inspect.isclass(app):
+        return False
     function = app if inspect.isfunction(app) or inspect.ismethod(app) else getattr(app, '__call__', None)
     is_coroutine = getattr(inspect, 'iscoroutinefunction', None)
-    return bool(is_coroutine and function is not None and is_coroutine(function))
+    if not is_coroutine or function is None:
+        return False
+    while not is_coroutine(function) and getattr(function, '__wrapped__', None) is not None:
+        function = function.__wrapped__
+    return bool(is_coroutine(function))
 
 
 def worker_hooks(args):
@@ -250,8 +263,13 @@ def main(argv=None):
         if not callable(app):
             raise UsageError('%s is not callable' % args.app)
         if args.interface == 'asgi' or (args.interface == 'auto' and looks_like_asgi(app)):
-            raise UsageError('the ASGI interface is not yet supported; '
-                             'serve a WSGI application (--interface wsgi)')
+            if sys.version_info < (3, 8):
+                raise UsageError('ASGI apps need Python 3.8 or later')
+            from . import asgi  # async syntax: never imported on 2.7
+            return asgi.serve(app, bind=binds, options=library_options(args), name=args.app,
+                              log_access=args.access_log or bool(args.access_log_file),
+                              lifespan=args.lifespan, loop=args.loop,
+                              on_ready=on_ready, stop=stop)
         serve(app, bind=binds, threads=args.threads, stop=stop, on_ready=on_ready,
               options=library_options(args), name=args.app,
               access_log=(args.access_log or bool(args.access_log_file)) and args.access_log_format,

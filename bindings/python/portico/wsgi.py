@@ -161,7 +161,11 @@ TLS_BUFFER = 8192             # first guess for portico_request_tls: a short cli
 
 def tls_info(request_id):
     """The 'tls' dict of a request flagged REQ_TLS, or None if the library
-    has no details (the request is already gone)."""
+    has no details (the request is already gone). Also used by the ASGI
+    server, which binds no WSGIHandler."""
+    global _tls
+    if _tls is _unbound:
+        _tls = _lib.load().portico_request_tls
     buf = ctypes.create_string_buffer(TLS_BUFFER)
     n = _tls(request_id, buf, TLS_BUFFER)
     if n == ERR_BUFFER:  # a long client chain: ask for the size, then copy

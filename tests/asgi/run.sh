@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# The ASGI suite (tests/asgi) under Debian's python3 (with Starlette, httpx,
+# websockets) and the pyenv interpreters at both ends of the ASGI range (3.8,
+# 3.13), where the tests that need third-party clients skip. A missing
+# interpreter is reported, never silent. Exits non-zero if any run failed.
+set -u
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+CHECKOUT="$(cd "$HERE/../.." && pwd)"
+export PORTICO_LIBRARY="${PORTICO_LIBRARY:-$CHECKOUT/build/libportico.so}"
+PYENV_ROOT_DIR="$(pyenv root 2>/dev/null || echo "${PYENV_ROOT:-/root/.pyenv}")"
+failed=0
+ran=0
+for python in /usr/bin/python3 "$PYENV_ROOT_DIR/versions/3.8.18/bin/python" "$PYENV_ROOT_DIR/versions/3.13.0/bin/python"; do
+  if [ ! -x "$python" ]; then
+    echo "SKIP  $python: not installed"
+    continue
+  fi
+  echo "== $($python --version 2>&1) ($python)"
+  log=$(mktemp)
+  (cd "$HERE" && timeout 600 "$python" -m unittest -v test_asgi >"$log" 2>&1)
+  rc=$?
+  grep -E ' \.\.\. |^Ran |^OK|^FAILED' "$log"
+  if [ $rc -eq 0 ]; then
+    ran=$((ran + 1))
+  else
+    cat "$log" | tail -n 60
+    echo "FAIL  $python"
+    failed=$((failed + 1))
+  fi
+  rm -f "$log"
+done
+[ $ran -gt 0 ] || { echo "no interpreter ran the ASGI suite"; exit 1; }
+[ $failed -eq 0 ]
