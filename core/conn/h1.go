@@ -36,8 +36,8 @@ func (c *Conn) nextH1() {
 			c.id1++
 			c.open1, c.body1, c.resp1, c.trail1, c.offer1 = true, true, false, nil, nil
 			c.fillReq1(r)
-			if r.Upgrade != nil && hasToken(r.Upgrade, "websocket") {
-				offer, herr := ws.CheckOffer(r.Method, fieldLookup(r.Fields), false)
+			if r.Upgrade != nil && h1.HasToken(r.Upgrade, "websocket") {
+				offer, herr := ws.CheckOffer(r.Method, FieldLookup(r.Fields), false)
 				if herr != nil {
 					c.refuse1(herr)
 					continue
@@ -103,7 +103,7 @@ func (c *Conn) fillReq1(r *h1.Request) {
 	}
 	c.req = Req{Method: r.Method, Scheme: []byte(scheme), Authority: r.Authority, Path: r.Path, Query: r.Query,
 		Proto: proto, Fields: c.fields, ExpectContinue: r.Expect100, Chunked: r.Chunked,
-		Trailers: r.Minor >= 1 && teTrailers(r.Fields), EndStream: !r.Chunked && r.ContentLength <= 0}
+		Trailers: r.Minor >= 1 && TETrailers(r.Fields), EndStream: !r.Chunked && r.ContentLength <= 0}
 }
 
 // refuse1 answers a broken WebSocket handshake itself (426 with the versions
@@ -118,27 +118,6 @@ func (c *Conn) refuse1(herr *ws.HandshakeError) {
 		c.out = out
 	}
 	c.open1 = false
-}
-
-func teTrailers(fs []h1.Field) bool {
-	for _, f := range fs {
-		if bytes.EqualFold(f.Name, []byte("te")) && hasToken(f.Value, "trailers") {
-			return true
-		}
-	}
-	return false
-}
-
-func fieldLookup(fs []h1.Field) func(string) [][]byte {
-	return func(name string) [][]byte {
-		var vs [][]byte
-		for _, f := range fs {
-			if bytes.EqualFold(f.Name, []byte(name)) {
-				vs = append(vs, f.Value)
-			}
-		}
-		return vs
-	}
 }
 
 func h1Fields(fs []Field) []h1.Field {
@@ -237,17 +216,7 @@ func (c *Conn) accept1(id uint32, subprotocol string, extra []Field) error {
 	if err != nil {
 		return ErrHeader
 	}
-	fs := []h1.Field{
-		{Name: []byte("Upgrade"), Value: []byte("websocket")},
-		{Name: []byte("Connection"), Value: []byte("Upgrade")},
-		{Name: []byte("Sec-WebSocket-Accept"), Value: []byte(ws.AcceptKey(c.offer1.Key))},
-	}
-	if neg.Subprotocol != "" {
-		fs = append(fs, h1.Field{Name: []byte("Sec-WebSocket-Protocol"), Value: []byte(neg.Subprotocol)})
-	}
-	if neg.ResponseExtensions != "" {
-		fs = append(fs, h1.Field{Name: []byte("Sec-WebSocket-Extensions"), Value: []byte(neg.ResponseExtensions)})
-	}
+	fs := WebSocketAccept(c.offer1, neg)
 	fs = append(fs, h1Fields(extra)...)
 	out, err := c.p1.WriteResponse(c.out, &h1.Response{Status: 101, Fields: fs})
 	if err != nil {

@@ -17,7 +17,7 @@ import (
 // and no body (a request with a body is served over HTTP/1.1, which RFC 7540
 // 3.2 allows; nginx does too). Server mode and connection mode share it.
 func H2CSettings(req *h1.Request) ([]byte, bool) {
-	if req.Upgrade == nil || !hasToken(req.Upgrade, "h2c") || req.ContentLength > 0 || req.Chunked {
+	if req.Upgrade == nil || !h1.HasToken(req.Upgrade, "h2c") || req.ContentLength > 0 || req.Chunked {
 		return nil, false
 	}
 	var settings [][]byte
@@ -27,7 +27,7 @@ func H2CSettings(req *h1.Request) ([]byte, bool) {
 		case bytes.EqualFold(f.Name, []byte("http2-settings")):
 			settings = append(settings, f.Value)
 		case bytes.EqualFold(f.Name, []byte("connection")):
-			named = named || hasToken(f.Value, "http2-settings")
+			named = named || h1.HasToken(f.Value, "http2-settings")
 		}
 	}
 	if len(settings) != 1 || !named {
@@ -85,18 +85,6 @@ func (c *Conn) upgradeH2(req *h1.Request, settings []byte) {
 func connectionSpecific(name []byte) bool {
 	for _, n := range []string{"connection", "upgrade", "http2-settings", "keep-alive", "proxy-connection", "transfer-encoding", "te", "host"} {
 		if bytes.EqualFold(name, []byte(n)) {
-			return true
-		}
-	}
-	return false
-}
-
-// hasToken reports whether a comma-separated value holds tok (case-insensitive).
-func hasToken(v []byte, tok string) bool {
-	for len(v) > 0 {
-		var part []byte
-		part, v, _ = bytes.Cut(v, []byte{','})
-		if bytes.EqualFold(bytes.TrimSpace(part), []byte(tok)) {
 			return true
 		}
 	}

@@ -63,8 +63,8 @@ func (c *Conn) WriteResponse(dst []byte, r *Response) ([]byte, error) {
 			hasServer = hasServer || eqFold(n, "server")
 		case 10:
 			if eqFold(n, "connection") {
-				appClose = appClose || hasToken(v, "close")
-				appKeep = appKeep || hasToken(v, "keep-alive")
+				appClose = appClose || HasToken(v, "close")
+				appKeep = appKeep || HasToken(v, "keep-alive")
 			}
 		case 14:
 			if eqFold(n, "content-length") {

@@ -100,8 +100,9 @@ func nextElem(list []byte) (elem, rest []byte) {
 	return trimOWS(list), nil
 }
 
-// hasToken reports whether the comma-separated list v contains tok (lower case).
-func hasToken(v []byte, tok string) bool {
+// HasToken reports whether the comma-separated list v contains tok, given
+// in lower case (compared case-insensitively, as RFC 9110 tokens are).
+func HasToken(v []byte, tok string) bool {
 	for len(v) > 0 {
 		var e []byte
 		e, v = nextElem(v)

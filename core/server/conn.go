@@ -253,8 +253,8 @@ func (c *conn) dispatch() *Exchange {
 	req := c.p.Request()
 	ex := &Exchange{b: c, srv: c.srv, expect100: req.Expect100}
 	ex.head = c.packHead(req)
-	if req.Upgrade != nil && hasToken(req.Upgrade, "websocket") {
-		offer, herr := ws.CheckOffer(req.Method, fieldLookup(req.Fields), false)
+	if req.Upgrade != nil && h1.HasToken(req.Upgrade, "websocket") {
+		offer, herr := ws.CheckOffer(req.Method, coreconn.FieldLookup(req.Fields), false)
 		if herr != nil {
 			c.refuseHandshake(herr)
 			c.mu.Unlock()
@@ -266,7 +266,7 @@ func (c *conn) dispatch() *Exchange {
 	if req.Chunked {
 		ex.flags |= reqChunked
 	}
-	if req.Minor >= 1 && teTrailers(req.Fields) {
+	if req.Minor >= 1 && coreconn.TETrailers(req.Fields) {
 		ex.flags |= reqTrailers
 	}
 	if req.Expect100 {
@@ -281,17 +281,6 @@ func (c *conn) dispatch() *Exchange {
 		return nil
 	}
 	return ex
-}
-
-// teTrailers reports "TE: trailers": the client takes trailers in a
-// chunked response (RFC 9110 10.1.4).
-func teTrailers(fs []h1.Field) bool {
-	for _, f := range fs {
-		if bytes.EqualFold(f.Name, []byte("te")) && hasToken(f.Value, "trailers") {
-			return true
-		}
-	}
-	return false
 }
 
 func (c *conn) packHead(req *h1.Request) []byte {

@@ -5,38 +5,13 @@ import (
 	"syscall"
 	"time"
 
+	coreconn "github.com/portico-http/portico/core/conn"
 	"github.com/portico-http/portico/core/h1"
 	"github.com/portico-http/portico/core/ws"
 )
 
 // The WebSocket over HTTP/1.1 (RFC 6455): the handshake answers and the
 // loop that carries the session's bytes once the connection has switched.
-
-// hasToken reports whether a comma-separated header value holds tok
-// (case-insensitive), as in "Upgrade: websocket" or "Connection: keep-alive, Upgrade".
-func hasToken(v []byte, tok string) bool {
-	for len(v) > 0 {
-		var part []byte
-		part, v, _ = bytes.Cut(v, []byte{','})
-		if bytes.EqualFold(bytes.TrimSpace(part), []byte(tok)) {
-			return true
-		}
-	}
-	return false
-}
-
-// fieldLookup gives ws.CheckOffer every value of a field, by lower-case name.
-func fieldLookup(fs []h1.Field) func(string) [][]byte {
-	return func(name string) [][]byte {
-		var vs [][]byte
-		for _, f := range fs {
-			if bytes.EqualFold(f.Name, []byte(name)) {
-				vs = append(vs, f.Value)
-			}
-		}
-		return vs
-	}
-}
 
 // refuseHandshake answers a broken WebSocket handshake itself (426 with the
 // versions we speak, 400, 405): the app never sees it. Goroutine, under mu.
@@ -72,17 +47,7 @@ func (c *conn) acceptWebSocket(ex *Exchange, subprotocol string, extra []byte) e
 	if err != nil {
 		return ErrHeader
 	}
-	fs := []h1.Field{
-		{Name: []byte("Upgrade"), Value: []byte("websocket")},
-		{Name: []byte("Connection"), Value: []byte("Upgrade")},
-		{Name: []byte("Sec-WebSocket-Accept"), Value: []byte(ws.AcceptKey(ex.offer.Key))},
-	}
-	if neg.Subprotocol != "" {
-		fs = append(fs, h1.Field{Name: []byte("Sec-WebSocket-Protocol"), Value: []byte(neg.Subprotocol)})
-	}
-	if neg.ResponseExtensions != "" {
-		fs = append(fs, h1.Field{Name: []byte("Sec-WebSocket-Extensions"), Value: []byte(neg.ResponseExtensions)})
-	}
+	fs := coreconn.WebSocketAccept(ex.offer, neg)
 	for rest := extra; len(rest) > 0; {
 		var name, value []byte
 		name, rest, _ = bytes.Cut(rest, []byte{0})
