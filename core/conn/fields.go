@@ -4,6 +4,7 @@ import (
 	"bytes"
 
 	"github.com/portico-http/portico/core/h1"
+	"github.com/portico-http/portico/core/h2"
 	"github.com/portico-http/portico/core/ws"
 )
 
@@ -27,6 +28,19 @@ func FieldLookup(fs []h1.Field) func(string) [][]byte {
 		var vs [][]byte
 		for _, f := range fs {
 			if bytes.EqualFold(f.Name, []byte(name)) {
+				vs = append(vs, f.Value)
+			}
+		}
+		return vs
+	}
+}
+
+// H2FieldLookup is FieldLookup for an HTTP/2 request (names are lower case).
+func H2FieldLookup(fs []h2.Field) func(string) [][]byte {
+	return func(name string) [][]byte {
+		var vs [][]byte
+		for _, f := range fs {
+			if string(f.Name) == name {
 				vs = append(vs, f.Value)
 			}
 		}

@@ -127,7 +127,7 @@ func (c *Conn) openH2(r *h2.Request) bool {
 	s := &stream{id: r.StreamID, scheme: bytes.Clone(r.Scheme), authority: bytes.Clone(r.Authority)}
 	method := r.Method
 	if len(r.Protocol) > 0 {
-		o, herr := ws.CheckOffer(r.Method, h2FieldLookup(r.Fields), true)
+		o, herr := ws.CheckOffer(r.Method, H2FieldLookup(r.Fields), true)
 		if string(r.Protocol) != "websocket" {
 			herr = &ws.HandshakeError{Status: 501, Reason: "unknown :protocol"}
 		}
@@ -163,18 +163,6 @@ func (c *Conn) refuse2(id uint32, herr *ws.HandshakeError) {
 	}
 	if c.p2.Respond(id, herr.Status, fs, false) == nil {
 		c.p2.SendData(id, []byte(herr.Reason+"\n"), true)
-	}
-}
-
-func h2FieldLookup(fs []h2.Field) func(string) [][]byte {
-	return func(name string) [][]byte {
-		var vs [][]byte
-		for _, f := range fs {
-			if string(f.Name) == name {
-				vs = append(vs, f.Value)
-			}
-		}
-		return vs
 	}
 }
 

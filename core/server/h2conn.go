@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/net/http2"
 
+	coreconn "github.com/portico-http/portico/core/conn"
 	"github.com/portico-http/portico/core/h1"
 	"github.com/portico-http/portico/core/h2"
 	"github.com/portico-http/portico/core/ws"
@@ -214,7 +215,7 @@ func (hc *h2conn) open(req *h2.Request) {
 		readable: make(chan struct{}, 1), writable: make(chan struct{}, 1)}
 	var offer *ws.Offer
 	if len(req.Protocol) > 0 {
-		o, herr := ws.CheckOffer(req.Method, h2FieldLookup(req.Fields), true)
+		o, herr := ws.CheckOffer(req.Method, coreconn.H2FieldLookup(req.Fields), true)
 		if string(req.Protocol) != "websocket" {
 			herr = &ws.HandshakeError{Status: 501, Reason: "unknown :protocol"}
 		}
@@ -806,18 +807,6 @@ func (hc *h2conn) refuse(id uint32, herr *ws.HandshakeError) {
 	body := []byte(herr.Reason + "\n")
 	if hc.p.Respond(id, herr.Status, fs, false) == nil {
 		hc.p.SendData(id, body, true)
-	}
-}
-
-func h2FieldLookup(fs []h2.Field) func(string) [][]byte {
-	return func(name string) [][]byte {
-		var vs [][]byte
-		for _, f := range fs {
-			if string(f.Name) == name {
-				vs = append(vs, f.Value)
-			}
-		}
-		return vs
 	}
 }
 
