@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/portico-http/portico/core/conn"
-	"github.com/portico-http/portico/core/server"
 )
 
 // Connection mode: the container owns the socket and feeds bytes; a
@@ -99,13 +98,9 @@ func portico_conn_new(opts C.uintptr_t, flags C.int, alpn *C.char) (h C.uintptr_
 			h = 0
 		}
 	}()
-	o := server.DefaultOptions()
-	if opts != 0 {
-		given := optionsFrom(opts)
-		if given == nil {
-			return 0
-		}
-		o = *given
+	o, ok := optionsOrDefault(opts)
+	if !ok {
+		return 0
 	}
 	cfg := conn.Config{
 		TLS:          flags&connTLS != 0,

@@ -45,6 +45,19 @@ func millis(ms C.int) time.Duration {
 	return time.Duration(ms) * time.Millisecond
 }
 
+// optionsOrDefault is the options a portico_options handle holds, or the
+// defaults for a NULL one; false for a handle that is not options.
+func optionsOrDefault(opts C.uintptr_t) (server.Options, bool) {
+	if opts == 0 {
+		return server.DefaultOptions(), true
+	}
+	given := optionsFrom(opts)
+	if given == nil {
+		return server.Options{}, false
+	}
+	return *given, true
+}
+
 //export portico_server_new
 func portico_server_new(opts C.uintptr_t) (h C.uintptr_t) {
 	if forked() {
@@ -55,13 +68,9 @@ func portico_server_new(opts C.uintptr_t) (h C.uintptr_t) {
 			h = 0
 		}
 	}()
-	o := server.DefaultOptions()
-	if opts != 0 {
-		given := optionsFrom(opts)
-		if given == nil {
-			return 0
-		}
-		o = *given
+	o, ok := optionsOrDefault(opts)
+	if !ok {
+		return 0
 	}
 	return C.uintptr_t(cgo.NewHandle(server.New(o)))
 }
