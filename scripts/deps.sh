@@ -4,7 +4,7 @@
 set -euo pipefail
 case "${1:-test}" in
   test)  pkgs="gcc g++ binutils pkg-config curl valgrind python3 python3-flask python3-django python3-webob python3-websockets python3-wsproto python3-httpx python3-h2 nghttp2-client openssl chromium nodejs python3-build python3-setuptools python3-wheel python3-venv haproxy nginx-light wrk gunicorn uwsgi uwsgi-plugin-python3 apache2 libapache2-mod-wsgi-py3 python3-uvicorn python3-hypercorn slowhttptest python3-starlette" ;;
-  bench) pkgs="wrk uwsgi uwsgi-plugin-python3 gunicorn python3 python3-hypercorn python3-uvloop python3-uvicorn python3-websockets nghttp2-client" ;;
+  bench) pkgs="wrk uwsgi uwsgi-plugin-python3 gunicorn python3 python3-hypercorn python3-uvloop python3-uvicorn python3-httptools python3-websockets python3-daphne python3-matplotlib nghttp2-client openssl util-linux" ;;
   *) echo "deps.sh: unknown set '$1'" >&2; exit 2 ;;
 esac
 missing=()
