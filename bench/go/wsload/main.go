@@ -74,6 +74,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "wsload: no round trips")
 		os.Exit(1)
 	}
-	fmt.Printf("%.0f msg/s p50 %.3f ms p99 %.3f ms\n", float64(len(rtts))/dur.Seconds(),
-		float64(rtts[len(rtts)/2].Microseconds())/1000, float64(rtts[len(rtts)*99/100].Microseconds())/1000)
+	fmt.Printf("%.0f msg/s p50 %.3f ms p99 %.3f ms (%d round trips)\n", float64(len(rtts))/dur.Seconds(),
+		float64(rtts[len(rtts)/2].Microseconds())/1000, float64(rtts[len(rtts)*99/100].Microseconds())/1000, len(rtts))
 }
