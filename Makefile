@@ -122,6 +122,7 @@ test-c: $(BUILD)/server_mode $(BUILD)/conn_misuse $(BUILD)/container $(BUILD)/to
 
 test-python: all
 	PORTICO_LIBRARY=$(CURDIR)/$(LIB) bash tests/python/run_all.sh
+	$(PYTHON) -m unittest discover -s bench -p 'test_*.py'  # the bench's output parsers, on captured outputs
 
 # ASGI apps (raw and Starlette) over HTTP/1.1, h2c and WebSocket (also over h2).
 test-asgi: all
@@ -168,12 +169,18 @@ run: all $(DEMO_CERT)
 	  --bind http://127.0.0.1:8000 --bind https://127.0.0.1:8443 \
 	  --certfile $(DEMO_CERT) --keyfile $(BUILD)/demo-key.pem
 
-bench: all
+# Portico against its peers (docs/benchmarks.md): about 10 minutes; QUICK=1
+# is one short run of each (about 2). BENCH_ARGS passes more, e.g.
+# BENCH_ARGS='--only h1_hello,ws'. Results: build/bench/results.json; it
+# rewrites the generated part of docs/benchmarks.md and docs/benchmarks.png.
+BENCH_TOOLS := $(addprefix $(BUILD)/tools/,h2hello wsecho wsload idleconns)
+$(BENCH_TOOLS): $(BUILD)/tools/%: bench/go/%/main.go go.mod go.sum
+	@mkdir -p $(BUILD)/tools
+	go build -o $@ ./bench/go/$*
+
+bench: all $(BENCH_TOOLS)
 	scripts/deps.sh bench
-	go build -o $(BUILD)/tools/h2hello ./bench/go/h2hello
-	go build -o $(BUILD)/tools/wsecho ./bench/go/wsecho
-	go build -o $(BUILD)/tools/wsload ./bench/go/wsload
-	bash bench/run.sh $(if $(QUICK),--quick,)
+	bash bench/run.sh $(if $(QUICK),--quick,) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) dist
