@@ -353,9 +353,9 @@ class Progress(object):
 
 def fmt_run(metric, r):
     if metric == 'MB':
-        return '%7.1f MB added for %d (%.1f KB each), RSS %.1f -> %.1f MB' % (
+        return '%7.1f MB added for %d (%.1f KB each), RSS %.1f -> %.1f MB, opened in %.2f s' % (
             r['added_kb'] / 1024.0, r['connections'], r['added_kb'] / r['connections'],
-            r['rss_before_kb'] / 1024.0, r['rss_after_kb'] / 1024.0)
+            r['rss_before_kb'] / 1024.0, r['rss_after_kb'] / 1024.0, r['open_s'] or 0)
     p50 = '%.2f' % r['p50_ms'] if r.get('p50_ms') is not None else '?'
     p99 = '%.2f' % r['p99_ms'] if r.get('p99_ms') is not None else '?'
     errs = ' errors %s' % r['errors'] if r.get('errors') else ''
@@ -484,7 +484,7 @@ def idle_once(scenario, srv, prefix_srv, prefix_load):
             line = holder.stdout.readline()
             if not line:
                 raise RunError('idleconns: %s' % holder.stderr.read().strip()[-300:])
-            held = loadgen.parse_ready(line)
+            held, open_s = loadgen.parse_ready(line)
             time.sleep(1.0)  # let the server finish setting up the last ones
             pids = r.refresh()
             after = status_kb(pids, 'VmRSS')
@@ -500,7 +500,8 @@ def idle_once(scenario, srv, prefix_srv, prefix_load):
                     holder.kill()
                     holder.wait()
         return {'added_kb': after - before, 'rss_before_kb': before, 'rss_after_kb': after,
-                'peak_rss_kb': peak, 'connections': held, 'rate': (after - before) / 1024.0, 'errors': {}}
+                'peak_rss_kb': peak, 'connections': held, 'open_s': open_s, 'rate': (after - before) / 1024.0,
+                'errors': {}}
     finally:
         r.stop()
 
@@ -540,7 +541,7 @@ def summary(srv, runs, metric):
            'median': med(r['rate'] for r in runs), 'min': min(r['rate'] for r in runs),
            'max': max(r['rate'] for r in runs),
            'peak_rss_kb': max(r['peak_rss_kb'] for r in runs)}
-    for key in ('p50_ms', 'p99_ms', 'cpu_server', 'cpu_load', 'cpu_other', 'rss_before_kb'):
+    for key in ('p50_ms', 'p99_ms', 'cpu_server', 'cpu_load', 'cpu_other', 'rss_before_kb', 'open_s'):
         out[key] = med(r.get(key) for r in runs)
     if metric == 'MB':
         out['per_conn_kb'] = med(r['added_kb'] / float(r['connections']) for r in runs)
@@ -648,7 +649,7 @@ def machine():
 
 
 def commit():
-    head = first_line(['git', '-C', ROOT, 'log', '-1', '--format=%h %s'])
+    head = first_line(['git', '-C', ROOT, 'log', '-1', '--format=%h %<(50,trunc)%s']).rstrip()
     dirty = first_line(['git', '-C', ROOT, 'status', '--porcelain', '--untracked-files=no'])
     return head + (' (with uncommitted changes)' if dirty else '')
 

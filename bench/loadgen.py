@@ -120,15 +120,15 @@ def parse_wsload(out):
             'requests': int(count) if count else None, 'errors': {}}
 
 
-_READY = re.compile(r'^ready (\d+)\s*$')
+_READY = re.compile(r'^ready (\d+)(?: in ([\d.]+)s)?\s*$')
 
 
 def parse_ready(line):
-    """bench/go/idleconns' first line: the number of connections it holds."""
+    """bench/go/idleconns' first line: (connections held, seconds to open them)."""
     m = _READY.match(line)
     if not m:
         raise RunError('idleconns: %r' % line)
-    return int(m.group(1))
+    return int(m.group(1)), float(m.group(2)) if m.group(2) else None
 
 
 # --- runners -----------------------------------------------------------------

@@ -60,7 +60,7 @@ def table(sc):
     ratio_cols = ['%s ÷ this' % v['label'] for v in variants]
     if metric == 'MB':
         head = ['server', 'MB added for 1000 (median)', 'KB per connection', 'min–max', 'RSS before',
-                'peak RSS'] + ratio_cols
+                'peak RSS', 'time to open 1000'] + ratio_cols
     else:
         head = ['server', '%s (median)' % metric, 'min–max', 'p50', 'p99', 'peak RSS',
                 'CPU % server / load gen / other'] + ratio_cols
@@ -74,7 +74,8 @@ def table(sc):
                   '%s–%s' % (num(s['min'], metric), num(s['max'], metric)))
         if metric == 'MB':
             row = [label, num(s['median'], metric), '%.1f' % s['per_conn_kb'], spread,
-                   mb(s['rss_before_kb']), mb(s['peak_rss_kb'])]
+                   mb(s['rss_before_kb']), mb(s['peak_rss_kb']),
+                   '%.2f s' % s['open_s'] if s.get('open_s') is not None else '–']
         else:
             cpu = '%.0f / %.0f / %.0f' % (s['cpu_server'], s['cpu_load'], s['cpu_other'])
             errs = s.get('errors') or {}
@@ -93,17 +94,22 @@ def table(sc):
     return '\n'.join(lines)
 
 
-def summary_lines(results):
-    out = []
+def summary_table(results):
+    """One row per scenario and Portico variant: its figure and its ratio to
+    each peer, and how busy the rest of the machine was meanwhile."""
+    lines = ['| scenario | Portico | Portico ÷ peer | other CPU % (median) |', '|---|---:|---|---:|']
     for sc in results['scenarios']:
+        metric = sc['metric']
+        others = [s['cpu_other'] for s in sc['servers'] if s.get('cpu_other') is not None]
+        busy = '%.0f' % sorted(others)[len(others) // 2] if others else '–'
         for v in [s for s in sc['servers'] if s['kind'] == 'portico']:
             peers = sc['ratios'].get(v['name'], {})
-            parts = ', '.join('%.2fx %s' % (peers[s['name']], s['label'])
+            parts = '; '.join('%s %s' % (ratio_text(peers[s['name']], metric), s['name'])
                               for s in sc['servers'] if s['name'] in peers)
-            out.append('- %s, %s: %s %s = %s' % (sc['title'], v['label'], num(v['median'], sc['metric']),
-                                                  sc['metric'] if sc['metric'] != 'MB' else 'added',
-                                                  parts or 'no peer measured'))
-    return out
+            name = sc['title'] + ('' if v['name'] == 'portico' else ' (%s)' % v['label'])
+            value = num(v['median'], metric) + ('' if metric == 'MB' else ' ' + metric)
+            lines.append('| %s | %s | %s | %s |' % (name, value, parts or 'no peer measured', busy))
+    return lines
 
 
 def markdown(results, chart_name):
@@ -127,8 +133,9 @@ def markdown(results, chart_name):
              '- CPU columns: % of one core during the measured run, for the server\'s processes, the load '
              'generator, and everything else on the machine (other work, kernel threads, softirq time not '
              'charged to either). A large "other" means the run shared the machine.', '',
-             'Portico against each peer (Portico ÷ peer; for memory, below 1 is better):', '']
-    parts += summary_lines(results)
+             'Portico against each peer (Portico ÷ peer, in bold where Portico is ahead; for memory, '
+             'below 1 is better). Peers by their short names: the tables below give the full ones.', '']
+    parts += summary_table(results)
     parts += ['', '![Portico and its peers, per scenario, relative to the best](%s)' % chart_name, '']
     for sc in results['scenarios']:
         parts += ['#### %s' % sc['title'], '', 'Load: `%s`.' % sc['load'], '', table(sc), '']
@@ -196,12 +203,13 @@ def chart(results, path):
                         Patch(facecolor=colors['ceiling'], label='pure Go (ceiling)')],
                loc='lower right', fontsize=8.5, frameon=False, ncol=3)
     m = results['machine']
-    fig.suptitle('Portico vs peers, %s, %s: bar = relative to the best server of the scenario (longer is better), '
-                 '"Portico Nx" = Portico ÷ that server; %s x%d, %s' % (results['date'], 'QUICK run (1 sample)' if results['quick'] else
+    fig.suptitle('Portico vs peers, %s, %s; %s x%d, %s\n'
+                 'bar = relative to the best server of the scenario (longer is better); '
+                 '"Portico Nx" = Portico ÷ that server' % (results['date'], 'QUICK run (1 sample)' if results['quick'] else
                                  'median of %d runs' % results['runs'], m['cpu_model'], m['nproc'],
                                  'load generator not pinned' if 'not pinned' in results['pinning'] else 'pinned'),
                  fontsize=9.5)
-    fig.tight_layout(rect=(0, 0.03, 1, 0.97))
+    fig.tight_layout(rect=(0, 0.03, 1, 0.95))
     fig.savefig(path, dpi=90)
     plt.close(fig)
     return True

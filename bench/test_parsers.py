@@ -88,7 +88,8 @@ class Wsload(unittest.TestCase):
         self.assertEqual((r['rate'], r['p50_ms'], r['p99_ms'], r['requests']), (12322.0, 0.588, 5.499, 12322))
 
     def test_ready(self):
-        self.assertEqual(loadgen.parse_ready('ready 1000\n'), 1000)
+        self.assertEqual(loadgen.parse_ready('ready 1000 in 0.412s\n'), (1000, 0.412))
+        self.assertEqual(loadgen.parse_ready('ready 10\n'), (10, None))
         self.assertRaises(loadgen.RunError, loadgen.parse_ready, 'idleconns: connection refused\n')
 
 

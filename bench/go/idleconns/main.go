@@ -2,7 +2,8 @@
 // that the server's memory per idle connection can be read. -mode h1 sends one
 // keep-alive GET on each connection and reads its answer; -mode ws completes a
 // WebSocket handshake on each. When all are open it prints "ready N" and holds
-// them until its standard input closes (or -hold passes), then exits.
+// them until its standard input closes (or -hold passes), then exits. The
+// "ready" line also gives the time it took to open them all.
 package main
 
 import (
@@ -34,6 +35,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
+	start := time.Now()
 	conns := make([]net.Conn, *n)
 	errs := make(chan error, *n)
 	sem := make(chan struct{}, *parallel)
@@ -57,7 +59,7 @@ func main() {
 	if err := <-errs; err != nil {
 		fail(err)
 	}
-	fmt.Printf("ready %d\n", len(conns))
+	fmt.Printf("ready %d in %.3fs\n", len(conns), time.Since(start).Seconds())
 	done := make(chan struct{})
 	go func() { io.Copy(io.Discard, os.Stdin); close(done) }()
 	select {
