@@ -431,6 +431,8 @@ def measure_scenario(scenario, candidates, failed, servers, args, progress, pref
     for r in candidates:
         try:
             check_app(scenario, r.server, r.port)
+            if r.proc.poll() is not None:  # then the answer came from someone else's server on that port
+                raise RunError('exited with %s' % r.proc.returncode)
             live.append(r)
         except RunError as exc:
             skip(r.server, 'wrong answer: %s' % exc)
@@ -469,6 +471,8 @@ def idle_once(scenario, srv, prefix_srv, prefix_load):
     try:
         r.wait_ready()
         check_app(scenario, srv, r.port)
+        if r.proc.poll() is not None:
+            raise RunError('exited with %s' % r.proc.returncode)
         mode = 'ws' if scenario == 'idle_ws' else 'h1'
         url = '%s://127.0.0.1:%d/' % ('ws' if mode == 'ws' else 'http', r.port)
         tool = list(prefix_load) + [os.path.join(TOOLS, 'idleconns'), '-mode', mode, '-url', url]
