@@ -153,14 +153,14 @@ def server_sets():
 
 SCENARIOS = [
     # id, title, metric, what is measured
-    ('h1_hello', 'HTTP/1.1 hello (14 B)', 'req/s', 'wrk -t1 -c50 GET /'),
-    ('h1_10k', 'HTTP/1.1 10 KB response', 'req/s', 'wrk -t1 -c50 GET /10k'),
-    ('h1_post', 'HTTP/1.1 POST 100 KB echo', 'req/s', 'wrk -t1 -c50 -s bench/post100k.lua (POST /echo)'),
-    ('h2c', 'HTTP/2 h2c hello', 'req/s', 'h2load -c10 -m10 -t1 (prior knowledge) GET /'),
-    ('h2tls', 'HTTP/2 TLS hello', 'req/s', 'h2load -c10 -m10 -t1 https:// (ALPN h2) GET /'),
-    ('ws', 'WebSocket echo', 'msg/s', 'bench/go/wsload -c10 -size 32 (strict round trips)'),
-    ('idle_h1', '1000 idle keep-alive', 'MB', 'bench/go/idleconns -n 1000 -mode h1: RSS added'),
-    ('idle_ws', '1000 idle WebSockets', 'MB', 'bench/go/idleconns -n 1000 -mode ws: RSS added'),
+    ('h1_hello', 'HTTP/1.1 hello (14 B)', 'req/s', 'wrk -t1 -c50 --latency http://HOST/'),
+    ('h1_10k', 'HTTP/1.1 10 KB response', 'req/s', 'wrk -t1 -c50 --latency http://HOST/10k'),
+    ('h1_post', 'HTTP/1.1 POST 100 KB echo', 'req/s', 'wrk -t1 -c50 --latency -s bench/post100k.lua http://HOST/echo'),
+    ('h2c', 'HTTP/2 h2c hello', 'req/s', 'h2load -c10 -m10 -t1 http://HOST/'),
+    ('h2tls', 'HTTP/2 TLS hello', 'req/s', 'h2load -c10 -m10 -t1 https://HOST/'),
+    ('ws', 'WebSocket echo', 'msg/s', 'bench/go/wsload -c 10 -size 32 -url ws://HOST/'),
+    ('idle_h1', '1000 idle keep-alive', 'MB', 'bench/go/idleconns -n 1000 -mode h1 -url http://HOST/'),
+    ('idle_ws', '1000 idle WebSockets', 'MB', 'bench/go/idleconns -n 1000 -mode ws -url ws://HOST/'),
 ]
 IDLE = ('idle_h1', 'idle_ws')
 

@@ -138,7 +138,9 @@ def markdown(results, chart_name):
     parts += summary_table(results)
     parts += ['', '![Portico and its peers, per scenario, relative to the best](%s)' % chart_name, '']
     for sc in results['scenarios']:
-        parts += ['#### %s' % sc['title'], '', 'Load: `%s`.' % sc['load'], '', table(sc), '']
+        parts += ['#### %s' % sc['title'], '', 'Load: `%s` (measured for %d s%s; HOST is the server\'s address).' % (
+            sc['load'], results['seconds'], ', after a 1 s warm-up' if results['warmup'] else '')
+            if sc['metric'] != 'MB' else 'Load: `%s`, held while RSS is read.' % sc['load'], '', table(sc), '']
     parts.append(END)
     return '\n'.join(parts)
 
