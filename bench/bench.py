@@ -580,9 +580,8 @@ def ratios(sc, metric):
 # --- setup -----------------------------------------------------------------------
 
 def make_cert():
+    """A fresh self-signed P-256 certificate for 127.0.0.1 for every run."""
     os.makedirs(OUT, exist_ok=True)
-    if os.path.exists(CERT) and os.path.exists(KEY):
-        return
     subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
                     '-nodes', '-days', '30', '-keyout', KEY, '-out', CERT, '-subj', '/CN=127.0.0.1',
                     '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'],
