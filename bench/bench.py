@@ -340,6 +340,20 @@ class Running(object):
 
 # --- the run ---------------------------------------------------------------------
 
+def wait_quiet(pct, limit):
+    """Wait until the machine's busy share over 0.5 s is below PCT% of one
+    core, for LIMIT seconds at most; return the time waited."""
+    if not pct:
+        return 0.0
+    start = time.time()
+    while time.time() - start < limit:
+        b0, t0 = machine_busy(), time.time()
+        time.sleep(0.5)
+        if 100.0 * (machine_busy() - b0) / (time.time() - t0) < pct:
+            break
+    return round(time.time() - start, 1)
+
+
 class Progress(object):
     def __init__(self, total):
         self.total, self.done, self.start = total, 0, time.time()
@@ -359,6 +373,8 @@ def fmt_run(metric, r):
     p50 = '%.2f' % r['p50_ms'] if r.get('p50_ms') is not None else '?'
     p99 = '%.2f' % r['p99_ms'] if r.get('p99_ms') is not None else '?'
     errs = ' errors %s' % r['errors'] if r.get('errors') else ''
+    if r.get('waited_s'):
+        errs += ' (waited %.1f s for quiet)' % r['waited_s']
     return '%9.0f %s  p50 %6s ms  p99 %6s ms  peak RSS %5.1f MB  cpu srv %3.0f%% load %3.0f%% other %3.0f%%%s' % (
         r['rate'], metric, p50, p99, r['peak_rss_kb'] / 1024.0, r['cpu_server'], r['cpu_load'], r['cpu_other'], errs)
 
@@ -449,7 +465,9 @@ def measure_scenario(scenario, candidates, failed, servers, args, progress, pref
             if r.server.name in runs and runs[r.server.name] is None:
                 continue  # failed before: leave it out
             try:
+                waited = wait_quiet(args.quiet, args.quiet_wait)
                 res = timed(r, lambda: measure(scenario, r.server, r.port, args.seconds, prefix_load))
+                res['waited_s'] = waited
                 res['peak_rss_kb'] = status_kb(r.refresh(), 'VmHWM')
                 runs.setdefault(r.server.name, []).append(res)
                 text = fmt_run(METRIC[scenario], res)
@@ -653,7 +671,9 @@ def machine():
 
 def commit():
     head = first_line(['git', '-C', ROOT, 'log', '-1', '--format=%h %<(50,trunc)%s']).rstrip()
-    dirty = first_line(['git', '-C', ROOT, 'status', '--porcelain', '--untracked-files=no'])
+    # Changes to the docs (this run rewrites them) do not count.
+    dirty = first_line(['git', '-C', ROOT, 'status', '--porcelain', '--untracked-files=no', '--', '.',
+                        ':(exclude)docs', ':(exclude)README.md'])
     return head + (' (with uncommitted changes)' if dirty else '')
 
 
@@ -677,6 +697,10 @@ def main():
     ap.add_argument('--only', help='comma-separated scenarios: ' + ','.join(s[0] for s in SCENARIOS))
     ap.add_argument('--deps', action='store_true', help='install the peers and build the Go tools first')
     ap.add_argument('--no-docs', action='store_true', help='leave docs/benchmarks.md and the chart alone')
+    ap.add_argument('--quiet', type=float, metavar='PCT',
+                    help='before each load run, wait until the machine is busy below PCT%% of one core '
+                         '(over 0.5 s), at most --quiet-wait seconds (default: do not wait)')
+    ap.add_argument('--quiet-wait', type=float, default=30, metavar='S')
     ap.add_argument('--json', default=os.path.join(OUT, 'results.json'), help='where the results go')
     args = ARGS = ap.parse_args()
     if args.quick:
@@ -704,7 +728,7 @@ def main():
     progress = Progress(total)
     results = {'date': datetime.datetime.utcnow().strftime('%Y-%m-%d %H:%M UTC'), 'quick': args.quick,
                'runs': args.runs, 'seconds': args.seconds, 'warmup': not args.quick,
-               'portico_threads': args.threads, 'pinning': pin_note, 'machine': info, 'scenarios': []}
+               'portico_threads': args.threads, 'pinning': pin_note, 'quiet': args.quiet, 'quiet_wait': args.quiet_wait, 'machine': info, 'scenarios': []}
     done = set()
     for sid, title, metric, how in chosen:
         if sid in done:

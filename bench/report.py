@@ -130,6 +130,10 @@ def markdown(results, chart_name):
              '- Software: Python %s (Debian `/usr/bin/python3`), Go %s; %s.' % (m['python'], m['go'], versions),
              '- Portico: `%s`, `--threads %d`.' % (m.get('portico_commit', '?'), results['portico_threads']),
              '- Load generator: %s.' % results['pinning'],
+             '- Quiet machine: %s.' % ('before each load run the bench waited (up to %s s) until the machine '
+                                       'was busy below %s%% of one core' % (results.get('quiet_wait'),
+                                                                            results['quiet'])
+                                       if results.get('quiet') else 'not waited for (`--quiet PCT` waits)'),
              '- CPU columns: % of one core during the measured run, for the server\'s processes, the load '
              'generator, and everything else on the machine (other work, kernel threads, softirq time not '
              'charged to either). A large "other" means the run shared the machine.', '',
