@@ -213,12 +213,54 @@ def check_app(scenario, server, port):
 
 # --- processes, memory, CPU ---------------------------------------------------
 
+_HANDED_OUT = set()
+
+
 def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A port free right now, and not handed to another server of this run.
+    (Another process may still take it before the server binds it: see
+    Running.wait_ready, which checks who listens.)"""
+    while True:
+        s = socket.socket()
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+        s.close()
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
+
+
+def listening_inodes(port):
+    """The socket inodes listening on PORT (IPv4 or IPv6)."""
+    inodes = set()
+    for table in ('/proc/net/tcp', '/proc/net/tcp6'):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    fields = line.split()
+                    if fields[3] == '0A' and int(fields[1].rsplit(':', 1)[1], 16) == port:
+                        inodes.add(fields[9])
+        except (IOError, OSError):
+            pass
+    return inodes
+
+
+def owns_listener(pids, port):
+    """Whether one of PIDS holds the socket listening on PORT."""
+    wanted = set('socket:[%s]' % i for i in listening_inodes(port))
+    for pid in pids:
+        try:
+            fds = os.listdir('/proc/%d/fd' % pid)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                if os.readlink('/proc/%d/fd/%s' % (pid, fd)) in wanted:
+                    return True
+            except OSError:
+                pass
+    return False
 
 
 def children_map():
@@ -281,29 +323,43 @@ def machine_busy():
 
 class Running(object):
     def __init__(self, server, scenario, prefix):
-        self.server = server
-        self.port = free_port()
+        self.server, self.prefix = server, prefix
         os.makedirs(os.path.join(OUT, 'logs'), exist_ok=True)
         self.log_path = os.path.join(OUT, 'logs', '%s-%s.log' % (scenario, server.name))
+        self.launch()
+
+    def launch(self):
+        self.port = free_port()
         self.log = open(self.log_path, 'w')
-        self.proc = subprocess.Popen(list(prefix) + server.argv(self.port), cwd=BENCH, env=server.env,
-                                     stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(list(self.prefix) + self.server.argv(self.port), cwd=BENCH,
+                                     env=self.server.env, stdin=subprocess.DEVNULL, stdout=self.log,
+                                     stderr=subprocess.STDOUT)
         self.pids = [self.proc.pid]
 
-    def wait_ready(self, timeout=20):
+    def wait_ready(self, timeout=20, tries=3):
+        """Wait until this server (not another process that took its port)
+        listens; if the port was taken before it could bind, start it again
+        on another one."""
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                self.log.flush()
+                self.log.close()
                 with open(self.log_path) as f:
                     lines = [l.strip() for l in f if l.strip()]
-                raise RunError('exited with %s: %s' % (self.proc.returncode, lines[-1] if lines else ''))
+                last = lines[-1] if lines else ''
+                if tries > 1 and 'in use' in ' '.join(lines).lower():
+                    print('  %s: port %d was taken, starting it again on another' % (self.server.name, self.port))
+                    self.launch()
+                    return self.wait_ready(timeout, tries - 1)
+                raise RunError('exited with %s: %s' % (self.proc.returncode, last))
             try:
                 socket.create_connection(('127.0.0.1', self.port), timeout=0.5).close()
                 self.pids = tree(self.proc.pid)
-                return
+                if owns_listener(self.pids, self.port):
+                    return
             except OSError:
-                time.sleep(0.05)
+                pass
+            time.sleep(0.05)
         raise RunError('not listening on %d after %ds' % (self.port, timeout))
 
     def refresh(self):
