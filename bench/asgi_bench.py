@@ -14,11 +14,9 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bench  # noqa: E402  (helpers only: free_port, wrk, wsload, wait_ready, stop)
+import bench  # noqa: E402  (helpers only: Server, Running, portico_env)
+import loadgen  # noqa: E402
 
-import subprocess  # noqa: E402
-
-HERE = os.path.dirname(os.path.abspath(__file__))
 PY = '/usr/bin/python3'
 
 
@@ -37,18 +35,20 @@ def measure(plan, runs, fn):
     best = {}
     for _ in range(runs):
         for name, command, env in plan:
-            port = bench.free_port()
-            proc = subprocess.Popen(command(port), cwd=HERE, env=env,
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            server = bench.Running(bench.Server(name, name, 'peer', command, env), 'asgi_bench', [])
             try:
-                bench.wait_ready(port, proc)
-                result = fn(port)
+                server.wait_ready()
+                result = fn(server.port)
             finally:
-                bench.stop(proc)
+                server.stop()
             print('  %-13s %s' % (name, result), flush=True)
             if name not in best or result[0] > best[name][0]:
                 best[name] = result
     return best
+
+
+def row(result):
+    return result['rate'], result['p50_ms'], result['p99_ms']
 
 
 def main():
@@ -61,12 +61,12 @@ def main():
     plan = commands(args.loop)
     if args.only != 'ws':
         print('ASGI hello, HTTP/1.1, wrk -t1 -c50 -d%ds, loop %s (req/s, p50 ms, p99 ms)' % (args.seconds, args.loop))
-        best = measure(plan, args.runs, lambda port: bench.wrk(port, args.seconds, 50))
+        best = measure(plan, args.runs, lambda port: row(loadgen.wrk('http://127.0.0.1:%d/' % port, args.seconds, 50)))
         print('  best: portico-asgi %.0f, uvicorn %.0f req/s: %.2fx' % (
             best['portico-asgi'][0], best['uvicorn'][0], best['portico-asgi'][0] / best['uvicorn'][0]))
     if args.only != 'h1':
         print('ASGI WebSocket echo, wsload -c10 -size 32 -d%ds, loop %s (msg/s, p50 ms, p99 ms)' % (args.seconds, args.loop))
-        best = measure(plan, args.runs, lambda port: bench.wsload(port, args.seconds))
+        best = measure(plan, args.runs, lambda port: row(loadgen.wsload('ws://127.0.0.1:%d/' % port, args.seconds)))
         print('  best: portico-asgi %.0f, uvicorn %.0f msg/s: %.2fx' % (
             best['portico-asgi'][0], best['uvicorn'][0], best['portico-asgi'][0] / best['uvicorn'][0]))
 
