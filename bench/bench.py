@@ -101,8 +101,8 @@ def gohttp(*extra):
 def server_sets():
     tls = ('--certfile', CERT, '--keyfile', KEY)
     p_wsgi = Server('portico', 'Portico (WSGI)', 'portico', portico('wsgi_hello:app'), portico_env())
-    p_asgi = Server('portico-asgi', 'Portico (ASGI)', 'portico',
-                    portico('asgi_hello:app', '--interface', 'asgi'), portico_env(), optional=True)
+    p_asgi = Server('portico-asgi', 'Portico (ASGI, uvloop)', 'portico',
+                    portico('asgi_hello:app', '--interface', 'asgi', '--loop', 'uvloop'), portico_env(), optional=True)
     uwsgi = Server('uwsgi', 'uWSGI --http-socket, 1 process', 'peer',
                    lambda port: ['uwsgi', '--plugin', 'python3', '--http-socket', '127.0.0.1:%d' % port,
                                  '--wsgi-file', 'wsgi_hello.py', '--processes', '1', '--master',
@@ -116,8 +116,8 @@ def server_sets():
     go_h1 = Server('go', 'Go net/http', 'ceiling', gohttp('-mode', 'h1'))
     h1 = [p_wsgi, p_asgi, uwsgi, gunicorn, uvi, go_h1]
     ws_p = Server('portico', 'Portico (WSGI, gateway WebSocket)', 'portico', portico('ws_echo:app'), portico_env())
-    ws_pa = Server('portico-asgi', 'Portico (ASGI)', 'portico',
-                   portico('asgi_hello:app', '--interface', 'asgi'), portico_env(), optional=True)
+    ws_pa = Server('portico-asgi', 'Portico (ASGI, uvloop)', 'portico',
+                   portico('asgi_hello:app', '--interface', 'asgi', '--loop', 'uvloop'), portico_env(), optional=True)
     ws_uvi = Server('uvicorn', 'uvicorn + websockets (uvloop)', 'peer',
                     uvicorn('websockets', '--ws-per-message-deflate', 'false'))
     gobwas = Server('go-gobwas', 'Go gobwas/ws echo', 'ceiling',
@@ -138,8 +138,8 @@ def server_sets():
                          scheme='https')],
         'ws': [ws_p, ws_pa, ws_uvi, gobwas],
         'idle_h1': [Server('portico', 'Portico (WSGI)', 'portico', portico('wsgi_hello:app', *keep), portico_env()),
-                    Server('portico-asgi', 'Portico (ASGI)', 'portico',
-                           portico('asgi_hello:app', '--interface', 'asgi', *keep), portico_env(), optional=True),
+                    Server('portico-asgi', 'Portico (ASGI, uvloop)', 'portico',
+                           portico('asgi_hello:app', '--interface', 'asgi', '--loop', 'uvloop', *keep), portico_env(), optional=True),
                     Server('uvicorn', 'uvicorn httptools+uvloop (ASGI)', 'peer',
                            uvicorn('none', '--timeout-keep-alive', '120')),
                     go_h1],
