@@ -106,7 +106,8 @@ def summary_table(results):
             peers = sc['ratios'].get(v['name'], {})
             parts = '; '.join('%s %s' % (ratio_text(peers[s['name']], metric), s['name'])
                               for s in sc['servers'] if s['name'] in peers)
-            name = sc['title'] + ('' if v['name'] == 'portico' else ', %s' % v['label'].replace('Portico ', ''))
+            name = sc['title'] + ('' if v['name'] == 'portico' else
+                                  ' [%s]' % v['label'].replace('Portico (', '').rstrip(')'))
             value = num(v['median'], metric) + ('' if metric == 'MB' else ' ' + metric)
             lines.append('| %s | %s | %s | %s |' % (name, value, parts or 'no peer measured', busy))
     return lines
