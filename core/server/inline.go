@@ -325,7 +325,7 @@ func (l *inlineLoop) sweep(now int64) {
 	var due []*conn
 	draining := l.s.draining.Load()
 	for _, c := range l.conns {
-		if d := c.in.deadline; d != 0 && now > d || draining {
+		if d := c.in.deadline.Load(); d != 0 && now > d || draining {
 			due = append(due, c)
 		}
 	}
@@ -336,7 +336,7 @@ func (l *inlineLoop) sweep(now int64) {
 	for _, c := range due {
 		c.mu.Lock()
 		if in := c.in; in != nil && !in.closed && c.ex == nil {
-			if in.deadline != 0 && now > in.deadline || draining && c.p.Idle() && !in.linger {
+			if d := in.deadline.Load(); d != 0 && now > d || draining && c.p.Idle() && !in.linger {
 				c.inClose()
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -20,15 +21,15 @@ type inlineState struct {
 	l  *inlineLoop
 	fd int
 
-	closed   bool // the descriptor is closed (or handed over)
-	sniff    bool // the first bytes may still be an HTTP/2 preface
-	drained  bool // the last read was short: wait for the next edge
-	readable bool // input arrived while a request was with the host
-	rdhup    bool // the peer shut its side: a read returns 0 at once
-	eof      bool // a read returned 0
-	linger   bool // half-closed after an error answer: discard until EOF
-	deadline int64
-	headAt   int64 // when the first byte of the current head arrived
+	closed   bool         // the descriptor is closed (or handed over)
+	sniff    bool         // the first bytes may still be an HTTP/2 preface
+	drained  bool         // the last read was short: wait for the next edge
+	readable bool         // input arrived while a request was with the host
+	rdhup    bool         // the peer shut its side: a read returns 0 at once
+	eof      bool         // a read returned 0
+	linger   bool         // half-closed after an error answer: discard until EOF
+	deadline atomic.Int64 // unix ns; 0: none. The sweep reads it without mu
+	headAt   int64        // when the first byte of the current head arrived
 }
 
 func newInlineConn(l *inlineLoop, fd int, remote syscall.Sockaddr) *conn {
@@ -47,7 +48,7 @@ func newInlineConn(l *inlineLoop, fd int, remote syscall.Sockaddr) *conn {
 		// As net does for its TCP connections: answers are written whole.
 		syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
 	}
-	c.in.deadline = l.now.Load() + int64(s.opts.KeepAliveTimeout)
+	c.in.deadline.Store(l.now.Load() + int64(s.opts.KeepAliveTimeout))
 	return c
 }
 
@@ -216,7 +217,7 @@ func (c *conn) inWaiting() {
 	if in.headAt == 0 {
 		in.headAt = in.l.now.Load()
 	}
-	in.deadline = in.headAt + int64(c.srv.opts.HeaderTimeout)
+	in.deadline.Store(in.headAt + int64(c.srv.opts.HeaderTimeout))
 }
 
 // inlineable reports a request the inline path serves whole: no protocol
@@ -242,7 +243,7 @@ func (c *conn) inDispatch() {
 	}
 	c.prefetch(ex, c.srv.opts.PrefetchSize)
 	c.ex, c.exDone, c.closeAfter = ex, false, false
-	c.in.deadline = 0 // the host has it; body_timeout bounds its writes
+	c.in.deadline.Store(0) // the host has it; body_timeout bounds its writes
 	exchanges.add(ex)
 	l := c.in.l
 	l.ready = append(l.ready, ex)
@@ -301,14 +302,14 @@ func (c *conn) inDone() {
 		// remaining input drain, so the answer is not lost to a reset.
 		syscall.Shutdown(in.fd, syscall.SHUT_WR)
 		in.linger = true
-		in.deadline = in.l.now.Load() + int64(lingerTime)
+		in.deadline.Store(in.l.now.Load() + int64(lingerTime))
 		c.inDiscard()
 		return
 	case !c.p.KeepAlive() || c.srv.draining.Load():
 		c.inClose()
 		return
 	}
-	in.deadline = in.l.now.Load() + int64(c.srv.opts.KeepAliveTimeout)
+	in.deadline.Store(in.l.now.Load() + int64(c.srv.opts.KeepAliveTimeout))
 	if in.readable || in.rdhup || len(c.p.Buffered()) > 0 {
 		in.l.pushParse(c)
 	}
