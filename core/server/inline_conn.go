@@ -357,7 +357,10 @@ func (c *conn) inClose() {
 // thread. Called and returns with mu held.
 func (c *conn) inWaitRoom(pending func() int) {
 	in := c.in
-	for pending() > outHighWater && c.err == nil {
+	// The loop may finish this exchange meanwhile (its last bytes sent on
+	// EPOLLOUT) and start the next one: then this wait is over.
+	ex := c.ex
+	for pending() > outHighWater && c.err == nil && c.ex == ex {
 		if in.closed {
 			c.err = ErrIO
 			return
@@ -366,6 +369,9 @@ func (c *conn) inWaitRoom(pending func() int) {
 		c.mu.Unlock()
 		ok := pollOut(fd, c.srv.opts.BodyTimeout)
 		c.mu.Lock()
+		if c.ex != ex {
+			return
+		}
 		select {
 		case <-c.srv.kill:
 			if c.err == nil {
