@@ -14,6 +14,7 @@ import (
 	"time"
 	"unsafe"
 
+	coreconn "github.com/portico-http/portico/core/conn"
 	"github.com/portico-http/portico/core/h1"
 )
 
@@ -155,8 +156,8 @@ func (c *conn) inRead() {
 	in.readable = false
 	for !in.closed {
 		if in.sniff {
-			switch sniffPreface(c.p.Buffered()) {
-			case sniffMore:
+			switch coreconn.Sniff(c.p.Buffered()) { // the rule both modes share
+			case coreconn.SniffMore:
 				if in.eof {
 					c.inClose()
 					return
@@ -166,10 +167,10 @@ func (c *conn) inRead() {
 					return
 				}
 				continue
-			case sniffH2:
+			case coreconn.SniffH2:
 				c.handOver(0, false)
 				return
-			case sniffJunk:
+			case coreconn.SniffJunk:
 				c.inClose()
 				return
 			}
