@@ -162,6 +162,9 @@ func (l *inlineLoop) next(timeout time.Duration) *Exchange {
 			}
 		}
 		got := l.pass(wait)
+		if wait > 0 {
+			s.ready.sleeping.Store(false) // awake: the queue is checked next
+		}
 		if timeout == 0 && !got {
 			// The host may wait on the descriptor now: see wait in server.go.
 			s.ready.sleeping.Store(true)
