@@ -110,7 +110,7 @@ portico_options *portico_options_new(void);
  * nothing sent gets 503 and its connection closes, a started response is
  * cut, and the id answers PORTICO_ERR_INVALID from then on), inline_io 1
  * (cleartext HTTP/1.1 is read, parsed and written on the host's own thread:
- * portico_server_next or portico_server_poll runs the I/O loop and the
+ * portico_server_next runs the I/O loop and the
  * answer is written by the responding call; 0: library threads do it, as
  * for TLS, HTTP/2 and WebSocket). Returns
  * PORTICO_OK or PORTICO_ERR_OPTION. */
@@ -500,8 +500,9 @@ int portico_debug_stats(int64_t *out, size_t n);
  * a host polls once per wake-up. Returns the bytes written,
  * PORTICO_ERR_DONE when nothing is pending, PORTICO_ERR_CLOSED once shut down and drained,
  * or PORTICO_ERR_BUFFER when the first event alone does not fit (its size is
- * stored in BUF's first 8 bytes when CAP >= 8; nothing is lost). One thread
- * at a time. */
+ * stored in BUF's first 8 bytes when CAP >= 8; nothing is lost), or
+ * PORTICO_ERR_STATE unless the server was made with inline_io 0 (event mode
+ * runs on library threads). One thread at a time. */
 int64_t portico_server_poll(portico_server *srv, uint8_t *buf, size_t cap);
 
 /* portico_request_respond that never blocks: returns PORTICO_OK,

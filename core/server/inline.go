@@ -305,10 +305,12 @@ func (l *inlineLoop) accept(fd int) {
 		c := newInlineConn(l, nfd, sa)
 		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLOUT | syscall.EPOLLRDHUP | epollET, Fd: int32(nfd)}
 		l.s.connWG.Add(1)
+		openConns.Add(1) // forget or inClose takes it back
 		l.conns[int32(nfd)] = c
 		if err := syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, nfd, &ev); err != nil {
 			delete(l.conns, int32(nfd))
 			syscall.Close(nfd)
+			openConns.Add(-1)
 			l.s.connWG.Done()
 		}
 	}

@@ -237,15 +237,18 @@ func (c *conn) inlineable(req *h1.Request) bool {
 // inDispatch queues the request just parsed for the host (loop thread).
 func (c *conn) inDispatch() {
 	req := c.p.Request()
-	ex := &Exchange{b: c}
+	ex := &Exchange{b: c, srv: c.srv}
 	ex.head = c.packHead(req)
-	if req.Minor >= 1 && teTrailers(req.Fields) {
+	if req.Minor >= 1 && coreconn.TETrailers(req.Fields) {
 		ex.flags |= reqTrailers
 	}
 	c.prefetch(ex, c.srv.opts.PrefetchSize)
 	c.ex, c.exDone, c.closeAfter = ex, false, false
 	c.in.deadline.Store(0) // the host has it; body_timeout bounds its writes
 	exchanges.add(ex)
+	if d := c.srv.opts.RequestTimeout; d > 0 {
+		ex.timer = time.AfterFunc(d, ex.expire) // as enqueue does; expire takes mu
+	}
 	l := c.in.l
 	l.ready = append(l.ready, ex)
 }
@@ -350,6 +353,7 @@ func (c *conn) inClose() {
 	delete(l.conns, int32(in.fd))
 	l.cmu.Unlock()
 	syscall.Close(in.fd)
+	openConns.Add(-1)
 	c.srv.connWG.Done()
 }
 
@@ -427,6 +431,7 @@ func (c *conn) handOver(ev h1.Event, seeded bool) {
 	nc, err := net.FileConn(f) // a duplicate, in Go's netpoller
 	f.Close()
 	if err != nil {
+		openConns.Add(-1)
 		c.srv.connWG.Done()
 		return
 	}

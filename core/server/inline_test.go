@@ -34,7 +34,7 @@ func requireInline(t *testing.T) {
 	}
 }
 
-func readResponse(t *testing.T, r *bufio.Reader) (*http.Response, string) {
+func readResp(t *testing.T, r *bufio.Reader) (*http.Response, string) {
 	t.Helper()
 	resp, err := http.ReadResponse(r, nil)
 	if err != nil {
@@ -61,13 +61,13 @@ func TestInlineKeepAlive(t *testing.T) {
 			t.Fatalf("head %q", p.fields)
 		}
 		p.ex.Respond(head("200 OK"), []byte(p.fields[1]), true)
-		if _, body := readResponse(t, r); body != p.fields[1] {
+		if _, body := readResp(t, r); body != p.fields[1] {
 			t.Fatalf("answer %q to %s", body, p.fields[1])
 		}
 	}
 	fmt.Fprint(c, "GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 	h.next().ex.Respond(head("200 OK"), []byte("bye"), true)
-	if resp, body := readResponse(t, r); body != "bye" || !resp.Close {
+	if resp, body := readResp(t, r); body != "bye" || !resp.Close {
 		t.Fatalf("%q close=%v", body, resp.Close)
 	}
 	if _, err := r.ReadByte(); err != io.EOF {
@@ -95,7 +95,7 @@ func TestInlinePipelinedInOrder(t *testing.T) {
 		p.ex.Respond(head("200 OK"), []byte(p.fields[1]), true)
 	}
 	for i := 1; i <= 3; i++ {
-		if _, body := readResponse(t, r); body != fmt.Sprintf("/%d", i) {
+		if _, body := readResp(t, r); body != fmt.Sprintf("/%d", i) {
 			t.Fatalf("answer %d is %q", i, body)
 		}
 	}
@@ -181,14 +181,14 @@ func TestInlineHandOver(t *testing.T) {
 				t.Fatal("first request not inline")
 			}
 			p.ex.Respond(head("200 OK"), []byte("first"), true)
-			if _, body := readResponse(t, r); body != "first" {
+			if _, body := readResp(t, r); body != "first" {
 				t.Fatalf("first answer %q", body)
 			}
 			tc.run(t, h, c, r)
 			if tc.name == "websocket" || tc.name == "h2c" {
 				return
 			}
-			if _, body := readResponse(t, r); body != "ok" {
+			if _, body := readResp(t, r); body != "ok" {
 				t.Fatalf("answer %q", body)
 			}
 		})
@@ -239,7 +239,7 @@ func TestInlineShutdown(t *testing.T) {
 	busy, br := dial(t, addr)
 	fmt.Fprint(idle, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	h.next().ex.Respond(head("200 OK"), nil, true)
-	readResponse(t, ir)
+	readResp(t, ir)
 	fmt.Fprint(busy, "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n")
 	p := h.next()
 	if !p.inline() {
@@ -251,7 +251,7 @@ func TestInlineShutdown(t *testing.T) {
 		t.Fatalf("idle connection: %v", err)
 	}
 	p.ex.Respond(head("200 OK"), []byte("done"), true)
-	if resp, body := readResponse(t, br); body != "done" || !resp.Close {
+	if resp, body := readResp(t, br); body != "done" || !resp.Close {
 		t.Fatalf("%q close=%v", body, resp.Close)
 	}
 	<-done
@@ -289,7 +289,7 @@ func TestInlineClientVanishesMidResponse(t *testing.T) {
 	c2, r2 := dial(t, addr)
 	fmt.Fprint(c2, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	h.next().ex.Respond(head("200 OK"), []byte("fine"), true)
-	if _, body := readResponse(t, r2); body != "fine" {
+	if _, body := readResp(t, r2); body != "fine" {
 		t.Fatalf("%q", body)
 	}
 }
@@ -356,7 +356,7 @@ func TestInlineOff(t *testing.T) {
 		t.Fatal("served inline with InlineIO off")
 	}
 	p.ex.Respond(head("200 OK"), []byte("goroutine"), true)
-	if _, body := readResponse(t, r); body != "goroutine" {
+	if _, body := readResp(t, r); body != "goroutine" {
 		t.Fatalf("%q", body)
 	}
 }
@@ -412,5 +412,16 @@ func TestInlineConcurrentResponders(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// eventMode is for tests of Poll: event mode runs on the goroutine path.
+func eventMode(o *Options) { o.InlineIO = false }
+
+func TestPollRefusedWithInlineIO(t *testing.T) {
+	requireInline(t)
+	h, _ := startServer(t, nil)
+	if _, err := h.srv.Poll(h.buf, testCode); err != ErrState {
+		t.Fatalf("Poll with inline_io on: %v, want ErrState", err)
 	}
 }
