@@ -215,7 +215,7 @@ func (s *Server) Next(timeout time.Duration, dst []byte) (int, error) {
 				return 0, ErrTimeout
 			}
 		}
-		if ex.expiredInQueue() {
+		if ex.expiredInQueue() || ex.finishedUnseen() {
 			ex = nil // answered 503 while it waited: the host need not see it
 		}
 	}
