@@ -36,6 +36,7 @@ type inlineLoop struct {
 	events [inlineEvents]syscall.EpollEvent
 	ready  []*Exchange // parsed requests for the host, in order (under mu)
 	head   int         // ready[head:] are waiting
+	turn   bool        // take: the inline list's turn first
 
 	cmu         sync.Mutex
 	conns       map[int32]*conn // by descriptor
@@ -173,9 +174,16 @@ func (l *inlineLoop) next(timeout time.Duration) *Exchange {
 	}
 }
 
-// take returns a queued request: a goroutine's first, then an inline one,
-// then one parsed from a connection whose previous response just ended.
+// take returns a queued request, from the goroutine path's queue and the
+// inline list in turn: neither starves the other (a flood of slow uploads
+// on the goroutine path must not hold back every keep-alive GET).
 func (l *inlineLoop) take() *Exchange {
+	l.turn = !l.turn
+	if l.turn {
+		if ex := l.pop(); ex != nil {
+			return ex
+		}
+	}
 	select {
 	case ex := <-l.s.queue:
 		return ex
