@@ -108,7 +108,11 @@ portico_options *portico_options_new(void);
  * h2c_upgrade 1 (honour "Upgrade: h2c"; 0: ignore it), request_timeout_ms
  * 0 (off; from queueing to the end of the response: past it a request with
  * nothing sent gets 503 and its connection closes, a started response is
- * cut, and the id answers PORTICO_ERR_INVALID from then on). Returns
+ * cut, and the id answers PORTICO_ERR_INVALID from then on), inline_io 1
+ * (cleartext HTTP/1.1 is read, parsed and written on the host's own thread:
+ * portico_server_next runs the I/O loop and the
+ * answer is written by the responding call; 0: library threads do it, as
+ * for TLS, HTTP/2 and WebSocket). Returns
  * PORTICO_OK or PORTICO_ERR_OPTION. */
 int portico_options_set(portico_options *opts, const char *name, const char *value);
 
@@ -146,7 +150,9 @@ int portico_server_last_error(portico_server *srv, char *buf, size_t cap);
  * timeout, PORTICO_ERR_CLOSED once the server is shut down and drained, or
  * PORTICO_ERR_BUFFER if CAP cannot hold the head (the request stays queued;
  * max_head_size + 4096 always suffices). Thread-safe, but let one thread at
- * a time wait here: many waiters only contend.
+ * a time wait here: many waiters only contend. With inline_io, this call
+ * also accepts and reads cleartext HTTP/1.1 connections; while no thread
+ * pulls, a library thread does so about every 100 ms.
  *
  * Record layout, little-endian:
  *   uint64 request id | uint32 flags (PORTICO_REQ_*) | uint32 head length
@@ -158,13 +164,15 @@ int portico_server_last_error(portico_server *srv, char *buf, size_t cap);
  *   order received. A Unix-socket peer has an empty address and port 0. */
 int64_t portico_server_next(portico_server *srv, int timeout_ms, uint8_t *buf, size_t cap);
 
-/* The server's readiness descriptor (an eventfd; made on first call, owned
- * by the server, closed by portico_server_free). It becomes readable when a
- * request is queued after portico_server_next with TIMEOUT_MS 0 found none,
- * and when a shutdown completes; read 8 bytes to clear it. A host then waits
- * in its own loop (select, epoll, asyncio) and calls portico_server_next
- * with 0 again, which is cheaper than blocking inside the library. Returns
- * the descriptor or an error. Any thread. */
+/* The server's readiness descriptor (owned by the server, closed by
+ * portico_server_free). It becomes readable when a request may be waiting
+ * after portico_server_next with TIMEOUT_MS 0 found none, and when a
+ * shutdown completes. A host then waits in its own loop (select, epoll,
+ * asyncio) and calls portico_server_next with 0 again, which is cheaper
+ * than blocking inside the library. With inline_io 1 (the default) it is
+ * the I/O loop's epoll descriptor: do not read it, portico_server_next
+ * clears it. With inline_io 0 it is an eventfd: read 8 bytes to clear it.
+ * Returns the descriptor or an error. Any thread. */
 int portico_server_fd(portico_server *srv);
 
 /* Stop accepting, close idle connections, let in-flight requests finish for
@@ -492,8 +500,9 @@ int portico_debug_stats(int64_t *out, size_t n);
  * a host polls once per wake-up. Returns the bytes written,
  * PORTICO_ERR_DONE when nothing is pending, PORTICO_ERR_CLOSED once shut down and drained,
  * or PORTICO_ERR_BUFFER when the first event alone does not fit (its size is
- * stored in BUF's first 8 bytes when CAP >= 8; nothing is lost). One thread
- * at a time. */
+ * stored in BUF's first 8 bytes when CAP >= 8; nothing is lost), or
+ * PORTICO_ERR_STATE unless the server was made with inline_io 0 (event mode
+ * runs on library threads). One thread at a time. */
 int64_t portico_server_poll(portico_server *srv, uint8_t *buf, size_t cap);
 
 /* portico_request_respond that never blocks: returns PORTICO_OK,

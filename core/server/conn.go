@@ -56,6 +56,10 @@ type conn struct {
 	wsRest     []byte     // output an inline write left over: the writer sends it first
 	wsInline   []byte     // scratch for inline writes
 	dl         deadlines  // read side under mu; write side by the writer
+
+	in     *inlineState // set while the host's thread does the I/O (inline.go)
+	seed   h1.Event     // with seeded: the first event serve handles,
+	seeded bool         // for a connection handed over by the inline path
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -113,7 +117,7 @@ func (c *conn) serve() {
 		}
 	}
 	var headStart time.Time
-	sniff := !secure // cleartext: HTTP/2 with prior knowledge starts with its preface
+	sniff := !secure && !c.seeded // cleartext: HTTP/2 with prior knowledge starts with its preface
 	for {
 		if sniff {
 			// The sniffing rule is shared with connection mode (core/conn).
@@ -132,7 +136,11 @@ func (c *conn) serve() {
 			sniff = false
 		}
 		c.mu.Lock()
-		ev := c.p.Next()
+		ev := c.seed
+		if !c.seeded {
+			ev = c.p.Next()
+		}
+		c.seeded = false
 		c.mu.Unlock()
 		switch ev {
 		case h1.NeedData:
@@ -362,6 +370,10 @@ func (c *conn) await(ex *Exchange) bool {
 
 // wakeUp tells the goroutine there is output (or an end); never blocks.
 func (c *conn) wakeUp() {
+	if c.in != nil {
+		c.inFlush() // inline: the caller's thread writes
+		return
+	}
 	select {
 	case c.wake <- struct{}{}:
 	default:
@@ -372,6 +384,10 @@ func (c *conn) wakeUp() {
 // the pending output is below the high-water mark. Called and returns with
 // mu held.
 func (c *conn) waitDrained(pending func() int) {
+	if c.in != nil {
+		c.inWaitRoom(pending)
+		return
+	}
 	for pending()+len(c.wsRest) > outHighWater && c.err == nil {
 		c.mu.Unlock()
 		select {

@@ -56,6 +56,12 @@ func (s *Server) post(ev hostEvent) {
 // code maps an event's error to the host's error code. If the first event
 // alone does not fit, it returns its size with ErrBuffer and keeps it.
 func (s *Server) Poll(dst []byte, code func(error) int16) (int, error) {
+	if s.inl != nil {
+		// Inline connections are served by portico_server_next's loop,
+		// which event mode does not run (its nowait writes and body
+		// events need the goroutine path): such a host sets inline_io 0.
+		return 0, ErrState
+	}
 	for {
 		n, need, full := s.pollOnce(dst, code)
 		if need > 0 {

@@ -76,7 +76,7 @@ func (h *host) pollEvents(fd int) []event {
 }
 
 func TestPollStreamsBodyAndAnswersWithoutWaiting(t *testing.T) {
-	h, addr := startServer(t, nil)
+	h, addr := startServer(t, eventMode)
 	fd, err := h.srv.ReadyFD()
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +136,7 @@ func readResponse(t *testing.T, r interface{ ReadString(byte) (string, error) })
 }
 
 func TestPollClientGoneDuringBody(t *testing.T) {
-	h, addr := startServer(t, nil)
+	h, addr := startServer(t, eventMode)
 	fd, _ := h.srv.ReadyFD()
 	c, _ := dial(t, addr)
 	io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc")
@@ -150,7 +150,7 @@ func TestPollClientGoneDuringBody(t *testing.T) {
 }
 
 func TestPollWebSocketMessagesAndNowaitSend(t *testing.T) {
-	h, addr := startServer(t, nil)
+	h, addr := startServer(t, eventMode)
 	fd, _ := h.srv.ReadyFD()
 	done := make(chan error, 1)
 	go func() {
@@ -224,7 +224,7 @@ func TestPollWebSocketMessagesAndNowaitSend(t *testing.T) {
 }
 
 func TestNowaitWriteToSlowClientPendsThenCompletes(t *testing.T) {
-	h, addr := startServer(t, nil)
+	h, addr := startServer(t, eventMode)
 	fd, _ := h.srv.ReadyFD()
 	c, r := dial(t, addr)
 	io.WriteString(c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -265,7 +265,7 @@ func TestNowaitWriteToSlowClientPendsThenCompletes(t *testing.T) {
 }
 
 func TestPollBufferTooSmallKeepsEvent(t *testing.T) {
-	h, addr := startServer(t, nil)
+	h, addr := startServer(t, eventMode)
 	fd, _ := h.srv.ReadyFD()
 	c, _ := dial(t, addr)
 	h.srv.Poll(h.buf[:0], testCode) // arms the descriptor
@@ -291,7 +291,7 @@ func TestPollBufferTooSmallKeepsEvent(t *testing.T) {
 }
 
 func TestWSSendNowaitToSlowClientPendsThenCompletes(t *testing.T) {
-	h, addr := startServer(t, nil)
+	h, addr := startServer(t, eventMode)
 	fd, _ := h.srv.ReadyFD()
 	conns := make(chan io.Reader, 1)
 	go func() {

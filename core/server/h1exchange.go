@@ -81,7 +81,7 @@ func (c *conn) read(ex *Exchange, dst []byte, timeout time.Duration) (int, error
 			ex.bodyErr = c.p.Err()
 			return 0, c.failBody(ex)
 		case h1.NeedData:
-			if c.err != nil {
+			if c.err != nil || c.in != nil { // inline bodies arrive whole
 				return 0, ErrIO
 			}
 			if ex.expect100 && !ex.started {

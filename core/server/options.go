@@ -23,6 +23,7 @@ type Options struct {
 	WSPingInterval   time.Duration // ping a quiet WebSocket this often; 0: never
 	WSPingTimeout    time.Duration // then close one silent this much longer (1011)
 	H2CUpgrade       bool          // honour "Upgrade: h2c" on cleartext HTTP/1.1
+	InlineIO         bool          // cleartext HTTP/1.1 runs on the host's thread (inline.go)
 	CertFile         string        // PEM certificate chain for TLS listeners
 	KeyFile          string        // PEM private key for CertFile
 	CACerts          string        // PEM CA certificates that client certificates must chain to
@@ -43,6 +44,7 @@ func DefaultOptions() Options {
 		WSPingInterval:   20 * time.Second,
 		WSPingTimeout:    20 * time.Second,
 		H2CUpgrade:       true,
+		InlineIO:         true,
 	}
 }
 
@@ -52,14 +54,19 @@ func (o *Options) Set(name, value string) error {
 	case "server_header":
 		o.ServerHeader = value
 		return nil
-	case "h2c_upgrade":
+	case "h2c_upgrade", "inline_io":
+		var on bool
 		switch value {
 		case "1", "true", "on":
-			o.H2CUpgrade = true
+			on = true
 		case "0", "false", "off":
-			o.H2CUpgrade = false
 		default:
 			return fmt.Errorf("option %s: want 1 or 0, got %q", name, value)
+		}
+		if name == "h2c_upgrade" {
+			o.H2CUpgrade = on
+		} else {
+			o.InlineIO = on
 		}
 		return nil
 	case "certfile":

@@ -49,17 +49,24 @@ type Server struct {
 	evMu    sync.Mutex
 	evq     []hostEvent
 	evSpare []hostEvent
+	inl     *inlineLoop // with InlineIO, made at New (inline.go)
 }
 
 // New makes a server; it accepts nothing until Listen.
 func New(opts Options) *Server {
-	return &Server{
+	s := &Server{
 		opts:   opts,
 		queue:  make(chan *Exchange, opts.QueueSize),
 		conns:  make(map[*conn]struct{}),
 		kill:   make(chan struct{}),
 		closed: make(chan struct{}),
 	}
+	if opts.InlineIO {
+		// Made now: the host asks for the descriptor before it listens.
+		// Without it, everything runs on the goroutine path.
+		s.inl, _ = newInlineLoop(s)
+	}
+	return s
 }
 
 // Listen binds addr and starts accepting on it. It returns the listener's index.
@@ -86,6 +93,9 @@ func (s *Server) Listen(addr string) (int, error) {
 	s.secure = append(s.secure, secure)
 	idx := len(s.listeners) - 1
 	s.mu.Unlock()
+	if !secure && s.listenInline(l) {
+		return idx, nil
+	}
 	go s.accept(l, cfg)
 	return idx, nil
 }
@@ -192,7 +202,11 @@ func (s *Server) enqueue(ex *Exchange) bool {
 func (s *Server) Next(timeout time.Duration, dst []byte) (int, error) {
 	ex := s.takeStashed()
 	for ex == nil {
-		ex = s.wait(timeout)
+		if s.inl != nil {
+			ex = s.inl.next(timeout)
+		} else {
+			ex = s.wait(timeout)
+		}
 		if ex == nil {
 			select {
 			case <-s.closed:
@@ -201,7 +215,7 @@ func (s *Server) Next(timeout time.Duration, dst []byte) (int, error) {
 				return 0, ErrTimeout
 			}
 		}
-		if ex.expiredInQueue() {
+		if ex.expiredInQueue() || ex.finishedUnseen() {
 			ex = nil // answered 503 while it waited: the host need not see it
 		}
 	}
@@ -274,13 +288,21 @@ func (s *Server) wait(timeout time.Duration) *Exchange {
 // Close shuts the server down (if not yet) and releases its descriptor.
 func (s *Server) Close() {
 	s.Shutdown()
+	if s.inl != nil {
+		s.inl.close()
+	}
 	s.ready.close()
 }
 
 // ReadyFD returns the readiness descriptor (made on first use): it becomes
 // readable when a request arrives after Next(0) found none, and at the end
 // of Shutdown. Reading it (8 bytes) clears it.
-func (s *Server) ReadyFD() (int, error) { return s.ready.get() }
+func (s *Server) ReadyFD() (int, error) {
+	if s.inl != nil {
+		return s.inl.epfd, nil
+	}
+	return s.ready.get()
+}
 
 // Shutdown stops accepting, closes idle connections, lets requests in flight
 // finish for up to GracefulTimeout and then closes what is left. It blocks
@@ -291,6 +313,9 @@ func (s *Server) Shutdown() {
 }
 
 func (s *Server) shutdown() {
+	if s.inl != nil {
+		s.inl.stopAccepting()
+	}
 	s.mu.Lock()
 	s.draining.Store(true)
 	for _, l := range s.listeners {
@@ -303,6 +328,9 @@ func (s *Server) shutdown() {
 	s.mu.Unlock()
 	for _, c := range conns {
 		c.beginDrain()
+	}
+	if s.inl != nil {
+		s.inl.beginDrain()
 	}
 
 	done := make(chan struct{})
@@ -317,6 +345,9 @@ func (s *Server) shutdown() {
 			c.nc.Close()
 		}
 		s.mu.Unlock()
+		if s.inl != nil {
+			s.inl.closeAll()
+		}
 		// The connections unwind at once now; bound the wait anyway.
 		select {
 		case <-done:

@@ -41,6 +41,7 @@ func startServer(t *testing.T, mutate func(*Options)) (*host, string) {
 	t.Helper()
 	o := DefaultOptions()
 	o.GracefulTimeout = 2 * time.Second
+	o.InlineIO = *inlineFlag
 	if mutate != nil {
 		mutate(&o)
 	}

@@ -161,6 +161,35 @@ class LibraryTest(unittest.TestCase):
             server.shutdown()
             server.close()
 
+    def test_ready_descriptor_with_and_without_inline_io(self):
+        # next() waits on the descriptor: the epoll loop's (inline_io 1,
+        # not to be read) or an eventfd (inline_io 0, read to clear).
+        for inline in ('1', '0'):
+            server = portico.Server({'inline_io': inline})
+            try:
+                port = int(server.listen('127.0.0.1:0').rpartition(':')[2])
+                for attempt in range(3):  # three waits on the descriptor per mode
+                    replies = []
+
+                    def client():
+                        connection = httplib.HTTPConnection('127.0.0.1', port, timeout=IO_TIMEOUT)
+                        connection.request('GET', '/%d' % attempt)
+                        response = connection.getresponse()
+                        replies.append(response.read())
+                        connection.close()
+                    thread = threading.Thread(target=client)
+                    thread.start()
+                    request = server.next(int(IO_TIMEOUT * 1000))
+                    self.assertIsNotNone(request, 'inline_io %s' % inline)
+                    head = b'200 OK'
+                    self.assertEqual(_lib.load().portico_request_respond(
+                        request.id, head, len(head), request.path.encode('ascii'), len(request.path), 1), 0)
+                    thread.join(IO_TIMEOUT)
+                    self.assertEqual(replies, [('/%d' % attempt).encode('ascii')])
+            finally:
+                server.shutdown()
+                server.close()
+
     def test_serve_in_a_thread_stops_on_event(self):
         def hello(environ, start_response):
             start_response('200 OK', [('Content-Type', 'text/plain')])

@@ -735,6 +735,8 @@ async def serve_async(app, binds, options, name, log_access=False, lifespan='aut
     loop = asyncio.get_running_loop()
     life = Lifespan(app, lifespan)
     await life.startup()
+    options = dict(options)
+    options['inline_io'] = '0'  # event mode (portico_server_poll) needs the goroutine path
     server = Server(options)
     try:
         addresses = [server.listen(address) for address in binds]

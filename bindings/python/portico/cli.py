@@ -49,6 +49,9 @@ def build_parser():
                      help='close a WebSocket silent S seconds past a ping with 1011 (default 20)')
     run.add_argument('--no-h2c-upgrade', action='store_true',
                      help='ignore "Upgrade: h2c" (HTTP/2 with prior knowledge and TLS still work)')
+    run.add_argument('--no-inline-io', action='store_true',
+                     help='serve cleartext HTTP/1.1 from library threads instead of the '
+                          'pulling thread (a way out should inline I/O misbehave)')
     run.add_argument('--interface', choices=('auto', 'wsgi', 'asgi'), default='auto',
                      help='application interface (default: auto)')
     run.add_argument('--lifespan', choices=('auto', 'on', 'off'), default='auto',
@@ -160,6 +163,8 @@ def library_options(args):
         options['verify_client'] = args.verify_client
     if args.no_h2c_upgrade:
         options['h2c_upgrade'] = '0'
+    if args.no_inline_io:
+        options['inline_io'] = '0'
     return options
 
 

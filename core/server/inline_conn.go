@@ -1,0 +1,445 @@
+package server
+
+// One inline connection: a non-blocking descriptor outside Go's netpoller,
+// read by the loop (inline.go) and written by whichever host thread answers.
+// All of it runs under the conn's mu.
+
+import (
+	"bytes"
+	"net"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	coreconn "github.com/portico-http/portico/core/conn"
+	"github.com/portico-http/portico/core/h1"
+)
+
+type inlineState struct {
+	l  *inlineLoop
+	fd int
+
+	closed   bool         // the descriptor is closed (or handed over)
+	sniff    bool         // the first bytes may still be an HTTP/2 preface
+	drained  bool         // the last read was short: wait for the next edge
+	readable bool         // input arrived while a request was with the host
+	rdhup    bool         // the peer shut its side: a read returns 0 at once
+	eof      bool         // a read returned 0
+	linger   bool         // half-closed after an error answer: discard until EOF
+	deadline atomic.Int64 // unix ns; 0: none. The sweep reads it without mu
+	headAt   int64        // when the first byte of the current head arrived
+}
+
+func newInlineConn(l *inlineLoop, fd int, remote syscall.Sockaddr) *conn {
+	s := l.s
+	c := &conn{
+		srv:     s,
+		p:       h1.NewConn(h1.Limits{MaxHeadSize: s.opts.MaxHeadSize, MaxBodySize: s.opts.MaxBodySize}),
+		wake:    make(chan struct{}, 1),
+		flushed: make(chan struct{}, 1),
+		in:      &inlineState{l: l, fd: fd, sniff: true},
+	}
+	c.outLen = func() int { return len(c.out) }
+	local, _ := syscall.Getsockname(fd)
+	c.addrs = packSockaddrs(remote, local)
+	if _, ok := remote.(*syscall.SockaddrUnix); !ok {
+		// As net does for its TCP connections: answers are written whole.
+		syscall.SetsockoptInt(fd, syscall.IPPROTO_TCP, syscall.TCP_NODELAY, 1)
+	}
+	c.in.deadline.Store(l.now.Load() + int64(s.opts.KeepAliveTimeout))
+	return c
+}
+
+// packSockaddrs is packAddrs for a raw socket.
+func packSockaddrs(remote, local syscall.Sockaddr) []byte {
+	b := make([]byte, 0, 64)
+	b = append(b, "http"...)
+	for i, a := range []syscall.Sockaddr{remote, local} {
+		host, port := "", "0"
+		switch a := a.(type) {
+		case *syscall.SockaddrInet4:
+			host, port = net.IP(a.Addr[:]).String(), strconv.Itoa(a.Port)
+		case *syscall.SockaddrInet6:
+			host, port = net.IP(a.Addr[:]).String(), strconv.Itoa(a.Port)
+		case *syscall.SockaddrUnix:
+			if i == 1 {
+				host = a.Name
+			}
+		}
+		b = append(b, 0)
+		b = append(b, host...)
+		b = append(b, 0)
+		b = append(b, port...)
+	}
+	return b
+}
+
+// inEvent handles what epoll reported for the connection (loop thread).
+func (c *conn) inEvent(events uint32) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	in := c.in
+	if in == nil || in.closed {
+		return
+	}
+	if events&(syscall.EPOLLIN|syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
+		in.drained = false
+		if events&(syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
+			in.rdhup = true
+		}
+	}
+	if events&syscall.EPOLLOUT != 0 && len(c.out) > 0 {
+		c.inFlush()
+		if in.closed {
+			return
+		}
+	}
+	if in.drained {
+		return
+	}
+	if in.linger {
+		c.inDiscard()
+		return
+	}
+	if c.ex != nil {
+		in.readable = true // parsed once the response is complete
+		return
+	}
+	c.inRead()
+}
+
+// fill reads once into the parser. It reports false when nothing more can
+// be read now (the socket is drained, or the connection was closed).
+func (c *conn) fill() bool {
+	in := c.in
+	if in.drained && !in.rdhup {
+		return false
+	}
+	buf := c.p.RecvBuffer(readChunk)
+	for {
+		n, _, errno := syscall.RawSyscall(syscall.SYS_READ, uintptr(in.fd),
+			uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
+		switch errno {
+		case 0:
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			in.drained = true
+			return false
+		default: // reset and the like: nothing useful to say
+			c.inClose()
+			return false
+		}
+		if n == 0 {
+			c.p.Commit(0)
+			in.eof, in.rdhup, in.drained = true, false, true
+			return true
+		}
+		if c.p.Idle() {
+			in.headAt = in.l.now.Load()
+		}
+		c.p.Commit(int(n))
+		// Edge-triggered: a short read emptied the socket, so the next
+		// input brings a new event; this saves the read that says EAGAIN.
+		in.drained = int(n) < len(buf)
+		return true
+	}
+}
+
+// inRead parses buffered input and reads more until a request is queued for
+// the host, the socket is drained, or the connection leaves the inline path.
+func (c *conn) inRead() {
+	in := c.in
+	in.readable = false
+	for !in.closed {
+		if in.sniff {
+			switch coreconn.Sniff(c.p.Buffered()) { // the rule both modes share
+			case coreconn.SniffMore:
+				if in.eof {
+					c.inClose()
+					return
+				}
+				if !c.fill() {
+					c.inWaiting()
+					return
+				}
+				continue
+			case coreconn.SniffH2:
+				c.handOver(0, false)
+				return
+			case coreconn.SniffJunk:
+				c.inClose()
+				return
+			}
+			in.sniff = false
+		}
+		switch ev := c.p.Next(); ev {
+		case h1.NeedData:
+			if !c.fill() {
+				c.inWaiting()
+				return
+			}
+		case h1.RequestEvent:
+			in.headAt = 0
+			if !c.inlineable(c.p.Request()) {
+				c.handOver(ev, true)
+				return
+			}
+			c.inDispatch()
+			return
+		case h1.ErrorEvent:
+			// The goroutine path answers it and lingers, as it does for
+			// its own connections; a request cut off by EOF gets nothing.
+			if in.eof {
+				c.inClose()
+				return
+			}
+			c.handOver(ev, true)
+			return
+		default: // Closed
+			c.inClose()
+			return
+		}
+	}
+}
+
+// inWaiting sets the timeout for a connection that waits for input.
+func (c *conn) inWaiting() {
+	in := c.in
+	if in.closed {
+		return
+	}
+	if c.p.Idle() {
+		return // the keep-alive deadline was set when it became idle
+	}
+	if in.headAt == 0 {
+		in.headAt = in.l.now.Load()
+	}
+	in.deadline.Store(in.headAt + int64(c.srv.opts.HeaderTimeout))
+}
+
+// inlineable reports a request the inline path serves whole: no protocol
+// switch, no interim response, and a body that has fully arrived.
+func (c *conn) inlineable(req *h1.Request) bool {
+	if req.Upgrade != nil || req.Expect100 || req.Chunked || bytes.Equal(req.Method, []byte("CONNECT")) {
+		return false
+	}
+	if req.ContentLength > 0 {
+		return req.ContentLength <= int64(len(c.p.Buffered())) &&
+			req.ContentLength <= int64(c.srv.opts.PrefetchSize)
+	}
+	return true
+}
+
+// inDispatch queues the request just parsed for the host (loop thread).
+func (c *conn) inDispatch() {
+	req := c.p.Request()
+	ex := &Exchange{b: c, srv: c.srv}
+	ex.head = c.packHead(req)
+	if req.Minor >= 1 && coreconn.TETrailers(req.Fields) {
+		ex.flags |= reqTrailers
+	}
+	c.prefetch(ex, c.srv.opts.PrefetchSize)
+	c.ex, c.exDone, c.closeAfter = ex, false, false
+	c.in.deadline.Store(0) // the host has it; body_timeout bounds its writes
+	exchanges.add(ex)
+	if d := c.srv.opts.RequestTimeout; d > 0 {
+		ex.timer = time.AfterFunc(d, ex.expire) // as enqueue does; expire takes mu
+	}
+	l := c.in.l
+	l.ready = append(l.ready, ex)
+}
+
+// inFlush writes what the host formatted, without blocking; what does not
+// fit waits for EPOLLOUT (or the host waits in inWaitRoom). Once the
+// request is finished and written, the connection takes its next request.
+func (c *conn) inFlush() {
+	in := c.in
+	if in.closed {
+		if c.err == nil {
+			c.err = ErrIO
+		}
+		c.out = c.out[:0]
+	}
+	for len(c.out) > 0 && c.err == nil {
+		n, _, errno := syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(in.fd),
+			uintptr(unsafe.Pointer(&c.out[0])), uintptr(len(c.out)), syscall.MSG_NOSIGNAL, 0, 0)
+		switch errno {
+		case 0:
+			if int(n) == len(c.out) {
+				c.out = c.out[:0]
+			} else {
+				c.out = c.out[:copy(c.out, c.out[n:])]
+			}
+			continue
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+		default: // the client went away
+			c.err = ErrIO
+			c.out = c.out[:0]
+		}
+		break
+	}
+	if cap(c.out) > keepBufferCap && len(c.out) == 0 {
+		c.out = nil
+	}
+	if c.ex != nil && c.exDone && len(c.out) == 0 {
+		c.inDone()
+	}
+}
+
+// inDone ends an exchange whose answer is written: close, or go on with
+// the next request.
+func (c *conn) inDone() {
+	in := c.in
+	c.ex = nil
+	switch {
+	case c.err != nil || in.closed:
+		c.inClose()
+		return
+	case c.closeAfter:
+		// An answer cut short or refused: half-close and let the client's
+		// remaining input drain, so the answer is not lost to a reset.
+		syscall.Shutdown(in.fd, syscall.SHUT_WR)
+		in.linger = true
+		in.deadline.Store(in.l.now.Load() + int64(lingerTime))
+		c.inDiscard()
+		return
+	case !c.p.KeepAlive() || c.srv.draining.Load():
+		c.inClose()
+		return
+	}
+	in.deadline.Store(in.l.now.Load() + int64(c.srv.opts.KeepAliveTimeout))
+	if in.readable || in.rdhup || len(c.p.Buffered()) > 0 {
+		in.l.pushParse(c)
+	}
+}
+
+// inDiscard reads and drops input on a lingering connection until EOF.
+func (c *conn) inDiscard() {
+	var buf [4096]byte
+	in := c.in
+	for !in.closed {
+		n, _, errno := syscall.RawSyscall(syscall.SYS_READ, uintptr(in.fd),
+			uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
+		switch {
+		case errno == syscall.EINTR:
+			continue
+		case errno == syscall.EAGAIN:
+			return
+		case errno != 0 || n == 0:
+			c.inClose()
+			return
+		}
+	}
+}
+
+// inClose closes the descriptor and forgets the connection.
+func (c *conn) inClose() {
+	in := c.in
+	if in.closed {
+		return
+	}
+	in.closed = true
+	if c.ex != nil && c.err == nil {
+		c.err = ErrIO
+	}
+	l := in.l
+	l.cmu.Lock()
+	delete(l.conns, int32(in.fd))
+	l.cmu.Unlock()
+	syscall.Close(in.fd)
+	openConns.Add(-1)
+	c.srv.connWG.Done()
+}
+
+// inWaitRoom holds a host that writes faster than the client reads until
+// the pending output is below the high-water mark, waiting on its own
+// thread. Called and returns with mu held.
+func (c *conn) inWaitRoom(pending func() int) {
+	in := c.in
+	// The loop may finish this exchange meanwhile (its last bytes sent on
+	// EPOLLOUT) and start the next one: then this wait is over.
+	ex := c.ex
+	for pending() > outHighWater && c.err == nil && c.ex == ex {
+		if in.closed {
+			c.err = ErrIO
+			return
+		}
+		fd := in.fd
+		c.mu.Unlock()
+		ok := pollOut(fd, c.srv.opts.BodyTimeout)
+		c.mu.Lock()
+		if c.ex != ex {
+			return
+		}
+		select {
+		case <-c.srv.kill:
+			if c.err == nil {
+				c.err = ErrClosed
+			}
+			return
+		default:
+		}
+		if !ok {
+			c.err = ErrIO // the client stopped reading for body_timeout
+			return
+		}
+		c.inFlush()
+	}
+}
+
+// pollOut waits until fd is writable (or broken); false after timeout.
+func pollOut(fd int, timeout time.Duration) bool {
+	type pollfd struct {
+		fd             int32
+		events, revent int16
+	}
+	p := pollfd{fd: int32(fd), events: 0x4} // POLLOUT
+	deadline := time.Now().Add(timeout)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return false
+		}
+		ts := syscall.NsecToTimespec(int64(left))
+		n, _, errno := syscall.Syscall6(syscall.SYS_PPOLL, uintptr(unsafe.Pointer(&p)), 1,
+			uintptr(unsafe.Pointer(&ts)), 0, 0, 0)
+		if errno == syscall.EINTR {
+			continue
+		}
+		return errno == 0 && n > 0
+	}
+}
+
+// handOver moves the connection to the goroutine path, with its parser
+// and everything it buffered; with seeded, the goroutine starts from ev
+// (the event the parser just reported). Loop thread, between requests.
+func (c *conn) handOver(ev h1.Event, seeded bool) {
+	in := c.in
+	l := in.l
+	l.cmu.Lock()
+	delete(l.conns, int32(in.fd))
+	l.cmu.Unlock()
+	syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, in.fd, nil)
+	in.closed = true
+	f := os.NewFile(uintptr(in.fd), "")
+	nc, err := net.FileConn(f) // a duplicate, in Go's netpoller
+	f.Close()
+	if err != nil {
+		openConns.Add(-1)
+		c.srv.connWG.Done()
+		return
+	}
+	c.nc, c.in = nc, nil
+	c.seed, c.seeded = ev, seeded
+	s := c.srv
+	s.mu.Lock()
+	s.conns[c] = struct{}{} // its connWG count carries over
+	s.mu.Unlock()
+	go c.serve()
+}
