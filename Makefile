@@ -63,13 +63,13 @@ test-go: $(H2SPEC)
 
 # Each fuzz target runs briefly here (longer: make test-fuzz FUZZTIME=10m).
 test-fuzz:
-	go test -run='^$$' -fuzz='^FuzzRequest$$' -fuzztime=$(FUZZTIME) ./core/h1
-	go test -run='^$$' -fuzz='^FuzzEndpoint$$' -fuzztime=$(FUZZTIME) ./core/ws
-	go test -run='^$$' -fuzz='^FuzzConn$$' -fuzztime=$(FUZZTIME) ./core/h2
-	go test -run='^$$' -fuzz='^FuzzConn$$' -fuzztime=$(FUZZTIME) ./core/conn
-	go test -run='^$$' -fuzz='^FuzzFrames$$' -fuzztime=$(FUZZTIME) ./core/h2
-	go test -run='^$$' -fuzz='^FuzzDeflate$$' -fuzztime=$(FUZZTIME) ./core/ws
-	go test -run='^$$' -fuzz='^FuzzBoundary$$' -fuzztime=$(FUZZTIME) ./capi
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh FuzzRequest ./core/h1
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh FuzzEndpoint ./core/ws
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh FuzzConn ./core/h2
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh FuzzConn ./core/conn
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh FuzzFrames ./core/h2
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh FuzzDeflate ./core/ws
+	FUZZTIME=$(FUZZTIME) scripts/fuzz.sh FuzzBoundary ./capi
 
 # Faults, hostile clients and load against a real `portico serve`
 # (tests/faults): Debian's python3 for its h2 and hpack modules. The Go-level
