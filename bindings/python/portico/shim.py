@@ -33,13 +33,9 @@ import struct
 import threading
 import time
 
-from ._compat import PY2, text_type
+from ._compat import text_type
 from .errors import WebSocketClosed, WebSocketTimeout
-
-try:
-    from http.client import responses as REASONS
-except ImportError:  # Python 2
-    from httplib import responses as REASONS
+from .websocket import ACCEPTED, PENDING, REJECTED, HandshakeBase, _native, split_list
 
 __all__ = ['to_wsgi', 'to_asgi', 'http_version_of', 'WebSocketClosed', 'WebSocketTimeout']
 
@@ -50,9 +46,6 @@ HTTP_VERSIONS = {'HTTP/1.0': '1.0', 'HTTP/1.1': '1.1', 'HTTP/2.0': '2', 'HTTP/2'
                  'HTTP/3.0': '3', 'HTTP/3': '3'}
 
 _now = getattr(time, 'monotonic', time.time)
-
-PENDING, ACCEPTED, REJECTED = 'pending', 'accepted', 'rejected'
-
 
 def http_version_of(environ):
     """gateway.http_version for a WSGI container's ENVIRON: its
@@ -66,18 +59,6 @@ def http_version_of(environ):
     if version is None:
         version = protocol.partition('/')[2] or '1.0'
     return version
-
-
-def _native(text):
-    """A native str (byte str on 2.7) for a header name or value."""
-    if PY2 and isinstance(text, text_type):
-        return text.encode('latin-1')
-    return text
-
-
-def split_list(value):
-    """The comma-separated tokens of a header value, in order, empty ones dropped."""
-    return [part.strip() for part in value.split(',') if part.strip()]
 
 
 def is_websocket_request(environ):
@@ -216,33 +197,15 @@ def _discard(result):
 
 # -- WebSocket, shared by the shims ------------------------------------------
 
-class ShimHandshake(object):
+class ShimHandshake(HandshakeBase):
     """The handshake object of docs/spec.md for a shim: subprotocols,
     extensions, accept(), reject(). Subclasses provide _accept(subprotocol,
     headers) -> WebSocket and _reject(status, headers, body)."""
 
-    def __init__(self, environ):
-        self.subprotocols = split_list(environ.get('HTTP_SEC_WEBSOCKET_PROTOCOL', ''))
-        self.extensions = split_list(environ.get('HTTP_SEC_WEBSOCKET_EXTENSIONS', ''))
-        self.state = PENDING
-        self.websocket = None
-
-    @property
-    def answered(self):
-        return self.state != PENDING
-
-    def _check_pending(self):
-        if self.state != PENDING:
-            raise RuntimeError('this WebSocket handshake was already %s' % self.state)
-
     def accept(self, subprotocol=None, headers=()):
         """Answer 101 and return the WebSocket."""
         self._check_pending()
-        if subprotocol is not None:
-            subprotocol = _native(subprotocol)
-            if subprotocol not in self.subprotocols:
-                raise ValueError('subprotocol %r was not offered by the client (it offered %r)'
-                                 % (subprotocol, self.subprotocols))
+        subprotocol = self._offered(subprotocol)
         headers = [(_native(n), _native(v)) for n, v in headers]
         for name, value in headers:
             if type(name) is not str or type(value) is not str:
@@ -256,14 +219,7 @@ class ShimHandshake(object):
     def reject(self, status=403, headers=(), body=b''):
         """An ordinary HTTP answer instead of the WebSocket."""
         self._check_pending()
-        if isinstance(status, int):
-            status = '%d %s' % (status, REASONS.get(status, 'Unknown'))
-        status = _native(status)
-        if not status[:3].isdigit() or int(status[:3]) < 200:
-            raise ValueError('a rejection needs a final status (200-599), not %r' % (status,))
-        if type(body) is not bytes:
-            raise TypeError('the body must be bytes, not %s' % type(body).__name__)
-        self._reject(status, [(_native(n), _native(v)) for n, v in headers], body)
+        self._reject(*self._rejection(status, headers, body))
         self.state = REJECTED
 
 

@@ -135,21 +135,12 @@ def encode_fields(headers):
         raise ValueError('header fields must be latin-1: %r' % (headers,))
 
 
-class Handshake(object):
-    """A WebSocket opening handshake waiting for the app's answer.
+class HandshakeBase(object):
+    """What every handshake object of docs/spec.md shares, Portico's own and
+    the shims' (shim.py): the client's offers, the state, and the checks of
+    accept()'s and reject()'s arguments."""
 
-    subprotocols  the subprotocols the client offered (Sec-WebSocket-Protocol), in order
-    extensions    the extension offers the client sent (Sec-WebSocket-Extensions), as
-                  strings, for information: the server negotiates permessage-deflate
-                  by itself
-    accept(subprotocol=None, headers=())   101 Switching Protocols; returns the WebSocket
-    reject(status=403, headers=(), body=b'')   an ordinary HTTP answer instead
-    """
-
-    def __init__(self, request_id, response, environ, slots):
-        self._id = request_id
-        self._response = response
-        self._slots = slots
+    def __init__(self, environ):
         self.subprotocols = split_list(environ.get('HTTP_SEC_WEBSOCKET_PROTOCOL', ''))
         self.extensions = split_list(environ.get('HTTP_SEC_WEBSOCKET_EXTENSIONS', ''))
         self.state = PENDING
@@ -162,6 +153,50 @@ class Handshake(object):
     def _check_pending(self):
         if self.state != PENDING:
             raise RuntimeError('this WebSocket handshake was already %s' % self.state)
+
+    def _offered(self, subprotocol):
+        """SUBPROTOCOL (None or one the client offered) as a native str."""
+        if subprotocol is None:
+            return None
+        subprotocol = _native(subprotocol)
+        if subprotocol not in self.subprotocols:
+            raise ValueError('subprotocol %r was not offered by the client (it offered %r)'
+                             % (subprotocol, self.subprotocols))
+        return subprotocol
+
+    @staticmethod
+    def _rejection(status, headers, body):
+        """reject()'s arguments checked: a final status line as a native str
+        (an int gets its reason), native header pairs, bytes."""
+        if isinstance(status, int):
+            status = '%d %s' % (status, REASONS.get(status, 'Unknown'))
+        status = _native(status)
+        if not status[:3].isdigit() or int(status[:3]) < 200:
+            raise ValueError('a rejection needs a final status (200-599), not %r' % (status,))
+        if type(body) is not bytes:
+            raise TypeError('the body must be bytes, not %s' % type(body).__name__)
+        return status, [(_native(n), _native(v)) for n, v in headers], body
+
+
+class Handshake(HandshakeBase):
+    """A WebSocket opening handshake waiting for the app's answer.
+
+    subprotocols  the subprotocols the client offered (Sec-WebSocket-Protocol), in order
+    extensions    the extension offers the client sent (Sec-WebSocket-Extensions), as
+                  strings, for information: the server negotiates permessage-deflate
+                  by itself
+    accept(subprotocol=None, headers=())   101 Switching Protocols; returns the WebSocket
+    reject(status=403, headers=(), body=b'')   an ordinary HTTP answer instead
+    """
+
+    def __init__(self, request_id, response, environ, slots):
+        HandshakeBase.__init__(self, environ)
+        self._id = request_id
+        self._response = response
+        self._slots = slots
+
+    def _check_pending(self):
+        HandshakeBase._check_pending(self)
         if self._response.sent:
             raise RuntimeError('an HTTP response to this request has already started')
 
@@ -171,11 +206,7 @@ class Handshake(object):
         for the 101. Raises WebSocketRefused after answering 503 itself when
         --max-websockets are open already or the server is shutting down."""
         self._check_pending()
-        if subprotocol is not None:
-            subprotocol = _native(subprotocol)
-            if subprotocol not in self.subprotocols:
-                raise ValueError('subprotocol %r was not offered by the client (it offered %r)'
-                                 % (subprotocol, self.subprotocols))
+        subprotocol = self._offered(subprotocol)
         head = encode_fields(headers)
         if not self._slots.reserve():
             self._refuse('%d WebSockets are open already, the most allowed (--max-websockets)'
@@ -219,15 +250,9 @@ class Handshake(object):
         """Answer the handshake with an ordinary HTTP response: STATUS (an int,
         or a "403 Forbidden" str), HEADERS, and BODY (bytes). No WebSocket opens."""
         self._check_pending()
-        if isinstance(status, int):
-            status = '%d %s' % (status, REASONS.get(status, 'Unknown'))
-        status = _native(status)
-        if not status[:3].isdigit() or int(status[:3]) < 200:
-            raise ValueError('a rejection needs a final status (200-599), not %r' % (status,))
-        if type(body) is not bytes:
-            raise TypeError('the body must be bytes, not %s' % type(body).__name__)
+        status, headers, body = self._rejection(status, headers, body)
         self.state = REJECTED
-        self._answer(status, [(_native(n), _native(v)) for n, v in headers], body)
+        self._answer(status, headers, body)
 
 
 class WebSocket(object):
