@@ -389,16 +389,21 @@ func (l *inlineLoop) janitor() {
 	}
 }
 
-// beginDrain closes idle inline connections; busy ones close after their
-// answer (which says Connection: close).
-func (l *inlineLoop) beginDrain() {
+// snapshot is the inline connections now, to visit without holding cmu.
+func (l *inlineLoop) snapshot() []*conn {
 	l.cmu.Lock()
+	defer l.cmu.Unlock()
 	cs := make([]*conn, 0, len(l.conns))
 	for _, c := range l.conns {
 		cs = append(cs, c)
 	}
-	l.cmu.Unlock()
-	for _, c := range cs {
+	return cs
+}
+
+// beginDrain closes idle inline connections; busy ones close after their
+// answer (which says Connection: close).
+func (l *inlineLoop) beginDrain() {
+	for _, c := range l.snapshot() {
 		c.mu.Lock()
 		if in := c.in; in != nil && !in.closed && c.ex == nil && c.p.Idle() && !in.linger {
 			c.inClose()
@@ -409,13 +414,7 @@ func (l *inlineLoop) beginDrain() {
 
 // closeAll ends every inline connection (the graceful period is over).
 func (l *inlineLoop) closeAll() {
-	l.cmu.Lock()
-	cs := make([]*conn, 0, len(l.conns))
-	for _, c := range l.conns {
-		cs = append(cs, c)
-	}
-	l.cmu.Unlock()
-	for _, c := range cs {
+	for _, c := range l.snapshot() {
 		c.mu.Lock()
 		if c.in != nil && !c.in.closed {
 			if c.err == nil {
