@@ -171,7 +171,7 @@ int64_t portico_server_next(portico_server *srv, int timeout_ms, uint8_t *buf, s
  * asyncio) and calls portico_server_next with 0 again, which is cheaper
  * than blocking inside the library. With inline_io 1 (the default) it is
  * the I/O loop's epoll descriptor: do not read it, portico_server_next
- * clears it. With inline_io 0 it is an eventfd: read 8 bytes to clear it.
+ * (or portico_server_poll) clears it. With inline_io 0 it is an eventfd: read 8 bytes to clear it.
  * Returns the descriptor or an error. Any thread. */
 int portico_server_fd(portico_server *srv);
 
@@ -500,9 +500,11 @@ int portico_debug_stats(int64_t *out, size_t n);
  * a host polls once per wake-up. Returns the bytes written,
  * PORTICO_ERR_DONE when nothing is pending, PORTICO_ERR_CLOSED once shut down and drained,
  * or PORTICO_ERR_BUFFER when the first event alone does not fit (its size is
- * stored in BUF's first 8 bytes when CAP >= 8; nothing is lost), or
- * PORTICO_ERR_STATE unless the server was made with inline_io 0 (event mode
- * runs on library threads). One thread at a time. */
+ * stored in BUF's first 8 bytes when CAP >= 8; nothing is lost). With
+ * inline_io 1 (the default) each call first runs one non-blocking pass of
+ * the I/O loop on the calling thread: cleartext HTTP/1.1 requests and their
+ * WebSockets are read, and answered, on the host's thread. One thread at a
+ * time. */
 int64_t portico_server_poll(portico_server *srv, uint8_t *buf, size_t cap);
 
 /* portico_request_respond that never blocks: returns PORTICO_OK,

@@ -370,8 +370,12 @@ func (c *conn) await(ex *Exchange) bool {
 
 // wakeUp tells the goroutine there is output (or an end); never blocks.
 func (c *conn) wakeUp() {
-	if c.in != nil {
-		c.inFlush() // inline: the caller's thread writes
+	if c.in != nil { // inline: the caller's thread writes
+		if c.wsLive {
+			c.inFlushWS()
+		} else {
+			c.inFlush()
+		}
 		return
 	}
 	select {

@@ -56,14 +56,17 @@ func (s *Server) post(ev hostEvent) {
 // code maps an event's error to the host's error code. If the first event
 // alone does not fit, it returns its size with ErrBuffer and keeps it.
 func (s *Server) Poll(dst []byte, code func(error) int16) (int, error) {
-	if s.inl != nil {
-		// Inline connections are served by portico_server_next's loop,
-		// which event mode does not run (its nowait writes and body
-		// events need the goroutine path): such a host sets inline_io 0.
-		return 0, ErrState
+	if l := s.inl; l != nil {
+		return l.poll(dst, code) // inline_events.go: the loop runs first
 	}
+	return s.pollQueue(dst, code, nil)
+}
+
+// pollQueue packs what is pending; l is the inline loop (its lock held) or
+// nil.
+func (s *Server) pollQueue(dst []byte, code func(error) int16, l *inlineLoop) (int, error) {
 	for {
-		n, need, full := s.pollOnce(dst, code)
+		n, need, full := s.pollOnce(dst, code, l)
 		if need > 0 {
 			return need, ErrBuffer
 		}
@@ -74,7 +77,7 @@ func (s *Server) Poll(dst []byte, code func(error) int16) (int, error) {
 			if full {
 				s.ready.signal()
 			} else {
-				s.armAfterDrain()
+				s.armAfterDrain(l)
 			}
 			return n, nil
 		}
@@ -83,10 +86,7 @@ func (s *Server) Poll(dst []byte, code func(error) int16) (int, error) {
 		if s.ready.fd.Load() > 0 {
 			s.ready.sleeping.Store(true)
 		}
-		s.evMu.Lock()
-		pending := len(s.evq) > 0
-		s.evMu.Unlock()
-		if !pending && len(s.queue) == 0 && s.peekStashed() == nil {
+		if !s.pending(l) {
 			select {
 			case <-s.closed:
 				return 0, ErrClosed
@@ -95,21 +95,30 @@ func (s *Server) Poll(dst []byte, code func(error) int16) (int, error) {
 			}
 		}
 		s.ready.sleeping.Store(false)
+		if l != nil {
+			l.runParseQ() // a paused WebSocket the host drained reads again
+		}
 	}
+}
+
+// pending reports events, requests or inline work waiting for a Poll.
+func (s *Server) pending(l *inlineLoop) bool {
+	s.evMu.Lock()
+	pending := len(s.evq) > 0
+	s.evMu.Unlock()
+	return pending || len(s.queue) > 0 || s.peekStashed() != nil ||
+		l != nil && (l.head < len(l.ready) || l.parsePending())
 }
 
 // armAfterDrain arms the descriptor after a batch that took everything:
 // what is posted from now on signals it, and what slipped in before the
 // store is signalled here.
-func (s *Server) armAfterDrain() {
+func (s *Server) armAfterDrain(l *inlineLoop) {
 	if s.ready.fd.Load() <= 0 {
 		return
 	}
 	s.ready.sleeping.Store(true)
-	s.evMu.Lock()
-	pending := len(s.evq) > 0
-	s.evMu.Unlock()
-	if pending || len(s.queue) > 0 || s.peekStashed() != nil {
+	if s.pending(l) {
 		s.ready.wake()
 	}
 }
@@ -122,7 +131,7 @@ func (s *Server) peekStashed() *Exchange {
 
 // pollOnce packs what is pending now. need > 0 means the first event did
 // not fit in dst at all; full, that it stopped for room with more pending.
-func (s *Server) pollOnce(dst []byte, code func(error) int16) (n, need int, full bool) {
+func (s *Server) pollOnce(dst []byte, code func(error) int16, l *inlineLoop) (n, need int, full bool) {
 	s.evMu.Lock()
 	batch := s.evq
 	s.evq = s.evSpare[:0]
@@ -160,7 +169,15 @@ func (s *Server) pollOnce(dst []byte, code func(error) int16) (n, need int, full
 			select {
 			case ex = <-s.queue:
 			default:
-				return n, 0, false
+				if l != nil {
+					ex = l.pop()
+				}
+				if ex == nil {
+					return n, 0, false
+				}
+			}
+			if ex.expiredInQueue() || ex.finishedUnseen() {
+				continue // answered 503 while it waited, as Next skips it
 			}
 		}
 		room := dst[n:]
@@ -244,7 +261,7 @@ func (s *Server) putMessages(dst []byte, ex *Exchange) (int, bool) {
 	for len(ws.inbox) > 0 {
 		m := ws.inbox[0]
 		if len(dst)-n < EventHeader+len(m.payload) {
-			signal(ws.drained)
+			ws.tookMessages()
 			return n, true
 		}
 		putHeader(dst[n:], ex.id, EvWS, int16(m.kind), len(m.payload))
@@ -256,7 +273,7 @@ func (s *Server) putMessages(dst []byte, ex *Exchange) (int, bool) {
 	}
 	ws.inbox = ws.inbox[:0:0]
 	ws.notified = false
-	signal(ws.drained) // a reader paused on a full inbox goes on
+	ws.tookMessages() // a reader paused on a full inbox goes on
 	return n, false
 }
 

@@ -50,6 +50,11 @@ type inlineLoop struct {
 	lastSweep int64        // under mu
 	janitorOn bool         // the janitor runs this pass (under mu)
 	lastPass  atomic.Int64
+
+	// eventMode: the host polls (Poll) instead of pulling (Next), so
+	// WebSockets stay inline too: nothing on the host's side blocks.
+	eventMode atomic.Bool
+	rbuf      [readChunk]byte // the loop thread's read buffer for WebSockets
 }
 
 func newInlineLoop(s *Server) (*inlineLoop, error) {
@@ -224,7 +229,11 @@ func (l *inlineLoop) runParseQ() {
 	for _, c := range q {
 		c.mu.Lock()
 		if c.in != nil && !c.in.closed && c.ex == nil {
-			c.inRead()
+			if c.wsLive {
+				c.inReadWS()
+			} else {
+				c.inRead()
+			}
 		}
 		c.mu.Unlock()
 	}
@@ -349,7 +358,7 @@ func (l *inlineLoop) sweep(now int64) {
 	for _, c := range due {
 		c.mu.Lock()
 		if in := c.in; in != nil && !in.closed && c.ex == nil {
-			if d := in.deadline.Load(); d != 0 && now > d || draining && c.p.Idle() && !in.linger {
+			if d := in.deadline.Load(); d != 0 && now > d || draining && !c.wsLive && c.p.Idle() && !in.linger {
 				c.inClose()
 			}
 		}
@@ -401,12 +410,19 @@ func (l *inlineLoop) snapshot() []*conn {
 }
 
 // beginDrain closes idle inline connections; busy ones close after their
-// answer (which says Connection: close).
+// answer (which says Connection: close). A WebSocket is told the server is
+// going away (1001) and ends when the client answers, or closeWait later.
 func (l *inlineLoop) beginDrain() {
 	for _, c := range l.snapshot() {
 		c.mu.Lock()
-		if in := c.in; in != nil && !in.closed && c.ex == nil && c.p.Idle() && !in.linger {
-			c.inClose()
+		if in := c.in; in != nil && !in.closed {
+			switch {
+			case c.wsLive:
+				c.ws.close(1001, "server shutting down")
+				c.wsClosing()
+			case c.ex == nil && c.p.Idle() && !in.linger:
+				c.inClose()
+			}
 		}
 		c.mu.Unlock()
 	}

@@ -16,6 +16,7 @@ import (
 
 	coreconn "github.com/portico-http/portico/core/conn"
 	"github.com/portico-http/portico/core/h1"
+	"github.com/portico-http/portico/core/ws"
 )
 
 type inlineState struct {
@@ -29,6 +30,7 @@ type inlineState struct {
 	rdhup    bool         // the peer shut its side: a read returns 0 at once
 	eof      bool         // a read returned 0
 	linger   bool         // half-closed after an error answer: discard until EOF
+	wsPaused bool         // a WebSocket's inbox is full: read once the host takes messages
 	deadline atomic.Int64 // unix ns; 0: none. The sweep reads it without mu
 	headAt   int64        // when the first byte of the current head arrived
 }
@@ -90,6 +92,13 @@ func (c *conn) inEvent(events uint32) {
 		if events&(syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
 			in.rdhup = true
 		}
+	}
+	if c.wsLive {
+		if events&syscall.EPOLLOUT != 0 && len(c.wsRest) > 0 {
+			c.inFlushWS()
+		}
+		c.inReadWS()
+		return
 	}
 	if events&syscall.EPOLLOUT != 0 && len(c.out) > 0 {
 		c.inFlush()
@@ -184,11 +193,16 @@ func (c *conn) inRead() {
 			}
 		case h1.RequestEvent:
 			in.headAt = 0
-			if !c.inlineable(c.p.Request()) {
-				c.handOver(ev, true)
+			req := c.p.Request()
+			if c.inlineable(req) {
+				c.inDispatch(nil)
 				return
 			}
-			c.inDispatch()
+			if offer := c.inlineOffer(req); offer != nil {
+				c.inDispatch(offer) // inline_ws.go
+				return
+			}
+			c.handOver(ev, true)
 			return
 		case h1.ErrorEvent:
 			// The goroutine path answers it and lingers, as it does for
@@ -235,10 +249,14 @@ func (c *conn) inlineable(req *h1.Request) bool {
 }
 
 // inDispatch queues the request just parsed for the host (loop thread).
-func (c *conn) inDispatch() {
+func (c *conn) inDispatch(offer *ws.Offer) {
 	req := c.p.Request()
 	ex := &Exchange{b: c, srv: c.srv}
 	ex.head = c.packHead(req)
+	if offer != nil {
+		ex.offer = offer
+		ex.flags |= reqWebSocket
+	}
 	if req.Minor >= 1 && coreconn.TETrailers(req.Fields) {
 		ex.flags |= reqTrailers
 	}
@@ -297,6 +315,10 @@ func (c *conn) inFlush() {
 func (c *conn) inDone() {
 	in := c.in
 	c.ex = nil
+	if c.ws != nil && c.err == nil && !in.closed {
+		c.inStartWS() // the 101 is out
+		return
+	}
 	switch {
 	case c.err != nil || in.closed:
 		c.inClose()
@@ -348,6 +370,7 @@ func (c *conn) inClose() {
 	if c.ex != nil && c.err == nil {
 		c.err = ErrIO
 	}
+	c.inEndWS()
 	l := in.l
 	l.cmu.Lock()
 	delete(l.conns, int32(in.fd))
@@ -365,7 +388,7 @@ func (c *conn) inWaitRoom(pending func() int) {
 	// The loop may finish this exchange meanwhile (its last bytes sent on
 	// EPOLLOUT) and start the next one: then this wait is over.
 	ex := c.ex
-	for pending() > outHighWater && c.err == nil && c.ex == ex {
+	for pending()+len(c.wsRest) > outHighWater && c.err == nil && c.ex == ex {
 		if in.closed {
 			c.err = ErrIO
 			return
@@ -389,7 +412,7 @@ func (c *conn) inWaitRoom(pending func() int) {
 			c.err = ErrIO // the client stopped reading for body_timeout
 			return
 		}
-		c.inFlush()
+		c.wakeUp() // inFlush, or inFlushWS for a WebSocket
 	}
 }
 

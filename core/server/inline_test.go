@@ -415,13 +415,12 @@ func TestInlineConcurrentResponders(t *testing.T) {
 	}
 }
 
-// eventMode is for tests of Poll: event mode runs on the goroutine path.
-func eventMode(o *Options) { o.InlineIO = false }
-
-func TestPollRefusedWithInlineIO(t *testing.T) {
-	requireInline(t)
-	h, _ := startServer(t, nil)
-	if _, err := h.srv.Poll(h.buf, testCode); err != ErrState {
-		t.Fatalf("Poll with inline_io on: %v, want ErrState", err)
-	}
+// forEachEventMode runs a test of Poll on the goroutine path and on the
+// inline loop (which serves WebSockets inline in event mode).
+func forEachEventMode(t *testing.T, f func(t *testing.T, mode func(*Options))) {
+	t.Run("goroutine", func(t *testing.T) { f(t, func(o *Options) { o.InlineIO = false }) })
+	t.Run("inline", func(t *testing.T) {
+		requireInline(t)
+		f(t, nil)
+	})
 }

@@ -49,6 +49,10 @@ type wsSession struct {
 	// says one is pending, so a burst of messages costs one event.
 	watch, notified bool
 	notify          func()
+
+	// onDrained, if set, runs (under the lock) when the host took
+	// messages: an inline transport's reader paused on a full inbox resumes.
+	onDrained func()
 }
 
 func newWSSession(neg ws.Negotiated, maxMessage int64, wake func()) *wsSession {
@@ -147,6 +151,15 @@ func (s *wsSession) push(m wsMessage) {
 	}
 }
 
+// tookMessages tells a reader paused on a full inbox that the host took
+// messages (under the transport's lock).
+func (s *wsSession) tookMessages() {
+	signal(s.drained)
+	if s.onDrained != nil {
+		s.onDrained()
+	}
+}
+
 // end queues the close for the host, once.
 func (s *wsSession) end(code int, reason string) {
 	if s.ended {
@@ -175,7 +188,7 @@ func (s *wsSession) pop() (wsMessage, bool) {
 		s.inbox = append(s.inbox[:0], m)
 		s.inboxBytes += len(m.payload)
 	}
-	signal(s.drained)
+	s.tookMessages()
 	return m, true
 }
 

@@ -171,13 +171,23 @@ func (c *conn) wsWriter(s *wsSession, done chan struct{}) {
 }
 
 // wsClosing bounds the wait for the client's answer to our close.
-func (c *conn) wsClosing() { c.dl.forceRead(c.nc, time.Now().Add(closeWait)) }
+func (c *conn) wsClosing() {
+	if in := c.in; in != nil {
+		in.deadline.Store(time.Now().Add(closeWait).UnixNano()) // the sweep closes it
+		return
+	}
+	c.dl.forceRead(c.nc, time.Now().Add(closeWait))
+}
 
 // flushWSNow writes the session's output from the calling (host) thread
 // when the writer goroutine is idle: one non-blocking write instead of a
 // goroutine wake-up per message, the largest cost of a small echo. What the
 // socket does not take goes to the writer goroutine. Under mu.
 func (c *conn) flushWSNow(s *wsSession) {
+	if c.in != nil {
+		c.wakeUp() // inline: written from this thread anyway (inline_ws.go)
+		return
+	}
 	sc, ok := c.nc.(syscall.Conn)
 	if !c.wsLive || c.wsWriting || len(c.wsRest) > 0 || c.err != nil || !ok {
 		c.wakeUp()

@@ -16,6 +16,7 @@ http.response.trailers and tls.
 
 import asyncio
 import ctypes
+import errno
 import http
 import logging
 import os
@@ -576,6 +577,7 @@ class ASGIServer:
         self._poll = server._lib.portico_server_poll
         self._handle = server._handle
         self._fd = server._ready_fd
+        self._clear = True          # an eventfd to read; not with inline_io (epoll)
         self._grow(POLL_BUFFER)
         self.tasks = set()
 
@@ -590,10 +592,15 @@ class ASGIServer:
         self._drain()
 
     def _on_ready(self):
-        try:
-            os.read(self._fd, 8)
-        except BlockingIOError:
-            pass
+        if self._clear:
+            try:
+                os.read(self._fd, 8)
+            except BlockingIOError:
+                pass
+            except OSError as exc:
+                if exc.errno != errno.EINVAL:
+                    raise
+                self._clear = False  # the inline loop's epoll descriptor: poll clears it
         self._drain()
 
     def _drain(self):
@@ -736,7 +743,6 @@ async def serve_async(app, binds, options, name, log_access=False, lifespan='aut
     life = Lifespan(app, lifespan)
     await life.startup()
     options = dict(options)
-    options['inline_io'] = '0'  # event mode (portico_server_poll) needs the goroutine path
     server = Server(options)
     try:
         addresses = [server.listen(address) for address in binds]
