@@ -257,21 +257,29 @@ func (s *Server) putMessages(dst []byte, ex *Exchange) (int, bool) {
 		ws.notified = false // WSWatch(true) posts again if messages wait
 		return 0, false
 	}
-	n := 0
-	for len(ws.inbox) > 0 {
-		m := ws.inbox[0]
+	n, i := 0, 0
+	for ; i < len(ws.inbox); i++ {
+		m := ws.inbox[i]
 		if len(dst)-n < EventHeader+len(m.payload) {
-			ws.tookMessages()
-			return n, true
+			break
 		}
 		putHeader(dst[n:], ex.id, EvWS, int16(m.kind), len(m.payload))
 		copy(dst[n+EventHeader:], m.payload)
 		n += EventHeader + len(m.payload)
-		ws.inbox[0] = wsMessage{}
-		ws.inbox = ws.inbox[1:]
 		ws.inboxBytes -= len(m.payload)
 	}
-	ws.inbox = ws.inbox[:0:0]
+	// The inbox's array is reused (a message per wake-up is the common
+	// case); a burst's large one is not kept.
+	left := copy(ws.inbox, ws.inbox[i:])
+	clear(ws.inbox[left:])
+	ws.inbox = ws.inbox[:left]
+	if left > 0 {
+		ws.tookMessages()
+		return n, true
+	}
+	if cap(ws.inbox) > 64 {
+		ws.inbox = nil
+	}
 	ws.notified = false
 	ws.tookMessages() // a reader paused on a full inbox goes on
 	return n, false

@@ -440,10 +440,11 @@ class WebSocketCycle:
 
     def on_message(self, kind, data):
         if kind == WS_TEXT:
-            message = {'type': 'websocket.receive', 'text': data.decode('utf-8')}
+            message = {'type': 'websocket.receive', 'text': str(data, 'utf-8')}
         elif kind == WS_BINARY:
-            message = {'type': 'websocket.receive', 'bytes': data}
+            message = {'type': 'websocket.receive', 'bytes': bytes(data)}
         else:
+            data = bytes(data)
             code = int.from_bytes(data[:2], 'big') if len(data) >= 2 else 1005
             message = {'type': 'websocket.disconnect', 'code': code,
                        'reason': data[2:].decode('utf-8', 'replace')}
@@ -644,7 +645,7 @@ class ASGIServer:
             if cycle is None:
                 continue  # finished meanwhile
             if kind == EV_WS:
-                cycle.on_message(code, bytes(payload))
+                cycle.on_message(code, payload)  # a view into this batch: copied there
             elif kind == EV_BODY:
                 cycle.on_body(code, bytes(payload))
             elif kind == EV_WRITTEN:
