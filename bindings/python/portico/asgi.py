@@ -170,7 +170,7 @@ class HTTPCycle:
     """One HTTP request: the receive and send of its app call."""
 
     __slots__ = ('srv', 'id', 'flags', 'body', 'more_body', 'started', 'head', 'finished',
-                 'disconnected', 'waiter', 'written', 'trailers', 'status')
+                 'disconnected', 'waiter', 'written', 'trailers', 'status', 'task')
 
     def __init__(self, srv, request_id, flags, body):
         self.srv = srv
@@ -371,7 +371,7 @@ class WebSocketCycle:
     """One WebSocket request: handshake, messages, close."""
 
     __slots__ = ('srv', 'id', 'state', 'messages', 'backlog', 'paused', 'waiter', 'close',
-                 'denial_head', 'denial_started', 'written')
+                 'denial_head', 'denial_started', 'written', 'task')
 
     CONNECTING, ACCEPTED, CLOSED, RESPONDED = range(4)
 
@@ -580,7 +580,6 @@ class ASGIServer:
         self._fd = server._ready_fd
         self._clear = True          # an eventfd to read; not with inline_io (epoll)
         self._grow(POLL_BUFFER)
-        self.tasks = set()
 
     def _grow(self, size):
         self._buf = ctypes.create_string_buffer(size)
@@ -662,8 +661,7 @@ class ASGIServer:
             cycle.add_extensions(scope)
         self.cycles[request_id] = cycle
         task = self.loop.create_task(cycle.run(self.app, scope))
-        self.tasks.add(task)
-        task.add_done_callback(self.tasks.discard)
+        cycle.task = task  # held while the cycle is in self.cycles: the loop keeps weak ones
 
 
 class Lifespan:
@@ -774,9 +772,10 @@ async def serve_async(app, binds, options, name, log_access=False, lifespan='aut
         # serving them; its end shows as ERR_CLOSED from the poll.
         await loop.run_in_executor(None, server.shutdown)
         await asyncio.wait_for(asyncio.shield(asgi.closed), 10)
-        if asgi.tasks:
-            await asyncio.wait(list(asgi.tasks), timeout=5)
-            for task in list(asgi.tasks):
+        tasks = [cycle.task for cycle in asgi.cycles.values()]
+        if tasks:
+            await asyncio.wait(tasks, timeout=5)
+            for task in tasks:
                 task.cancel()  # an app that ignores the disconnect
         for signum in signals:
             loop.remove_signal_handler(signum)
