@@ -58,8 +58,8 @@ test: deps all test-go test-fuzz test-c test-python test-frameworks test-h2 test
 	@echo "make test: all suites passed"
 
 test-go: $(H2SPEC)
-	go vet ./core/... ./capi/...
-	PATH=$(CURDIR)/$(BUILD)/tools:$$PATH go test -count=1 ./core/... ./capi
+	go vet ./core/... ./capi/... ./bench/go/...
+	PATH=$(CURDIR)/$(BUILD)/tools:$$PATH go test -count=1 ./core/... ./capi ./bench/go/...
 
 # Each fuzz target runs briefly here (longer: make test-fuzz FUZZTIME=10m).
 test-fuzz:
@@ -174,7 +174,8 @@ run: all $(DEMO_CERT)
 # BENCH_ARGS='--only h1_hello,ws'. Results: build/bench/results.json; it
 # rewrites the generated part of docs/benchmarks.md and docs/benchmarks.png.
 BENCH_TOOLS := $(addprefix $(BUILD)/tools/,h2hello wsecho wsload idleconns)
-$(BENCH_TOOLS): $(BUILD)/tools/%: bench/go/%/main.go go.mod go.sum
+.SECONDEXPANSION:
+$(BENCH_TOOLS): $(BUILD)/tools/%: $$(wildcard bench/go/%/*.go) go.mod go.sum
 	@mkdir -p $(BUILD)/tools
 	go build -o $@ ./bench/go/$*
 
