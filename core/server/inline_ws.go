@@ -31,8 +31,10 @@ func (c *conn) inlineOffer(req *h1.Request) *ws.Offer {
 }
 
 // inStartWS switches the connection to its WebSocket once the 101 is out:
-// frames that came with the handshake go to the session, then the loop
-// reads frames instead of requests.
+// frames that came with the handshake go to the session, and from now on
+// the loop reads frames instead of requests. It may run on the thread that
+// accepted, outside the loop: the first read is left to the loop (its read
+// buffer is the loop's).
 func (c *conn) inStartWS() {
 	in := c.in
 	s := c.ws
@@ -43,12 +45,14 @@ func (c *conn) inStartWS() {
 		in.wsPaused = s.feed(rest) // feed copies
 	}
 	c.inFlushWS()
-	c.inReadWS()
+	if !in.closed {
+		in.l.pushParse(c)
+	}
 }
 
 // inReadWS reads frames until the socket is drained, the inbox is full
 // (the host is behind: read again once it takes messages) or the session
-// ends.
+// ends. The loop's thread only (under its mu).
 func (c *conn) inReadWS() {
 	in := c.in
 	s := c.ws
@@ -137,7 +141,7 @@ func (c *conn) inFlushWS() {
 // inEndWS ends the session of a connection being closed: the host learns
 // of it as an abnormal closure unless the closing handshake was done.
 func (c *conn) inEndWS() {
-	if s := c.ws; s != nil && c.wsLive {
+	if s := c.ws; s != nil {
 		s.end(1006, "")
 		s.finished = true
 	}
