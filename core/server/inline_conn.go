@@ -128,33 +128,39 @@ func (c *conn) fill() bool {
 		return false
 	}
 	buf := c.p.RecvBuffer(readChunk)
-	for {
-		n, _, errno := syscall.RawSyscall(syscall.SYS_READ, uintptr(in.fd),
-			uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
-		switch errno {
-		case 0:
-		case syscall.EINTR:
-			continue
-		case syscall.EAGAIN:
-			in.drained = true
-			return false
-		default: // reset and the like: nothing useful to say
-			c.inClose()
-			return false
-		}
-		if n == 0 {
-			c.p.Commit(0)
-			in.eof, in.rdhup, in.drained = true, false, true
-			return true
-		}
-		if c.p.Idle() {
-			in.headAt = in.l.now.Load()
-		}
-		c.p.Commit(int(n))
-		// Edge-triggered: a short read emptied the socket, so the next
-		// input brings a new event; this saves the read that says EAGAIN.
-		in.drained = int(n) < len(buf)
+	n, errno := readNow(in.fd, buf)
+	switch errno {
+	case 0:
+	case syscall.EAGAIN:
+		in.drained = true
+		return false
+	default: // reset and the like: nothing useful to say
+		c.inClose()
+		return false
+	}
+	if n == 0 {
+		c.p.Commit(0)
+		in.eof, in.rdhup, in.drained = true, false, true
 		return true
+	}
+	if c.p.Idle() {
+		in.headAt = in.l.now.Load()
+	}
+	c.p.Commit(n)
+	// Edge-triggered: a short read emptied the socket, so the next input
+	// brings a new event; this saves the read that says EAGAIN.
+	in.drained = n < len(buf)
+	return true
+}
+
+// readNow reads once from a non-blocking descriptor (EINTR retried).
+func readNow(fd int, buf []byte) (int, syscall.Errno) {
+	for {
+		n, _, errno := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd),
+			uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
+		if errno != syscall.EINTR {
+			return int(n), errno
+		}
 	}
 }
 
@@ -346,11 +352,8 @@ func (c *conn) inDiscard() {
 	var buf [4096]byte
 	in := c.in
 	for !in.closed {
-		n, _, errno := syscall.RawSyscall(syscall.SYS_READ, uintptr(in.fd),
-			uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
+		n, errno := readNow(in.fd, buf[:])
 		switch {
-		case errno == syscall.EINTR:
-			continue
 		case errno == syscall.EAGAIN:
 			return
 		case errno != 0 || n == 0:

@@ -61,12 +61,9 @@ func (c *conn) inReadWS() {
 		if in.drained && !in.rdhup {
 			return
 		}
-		n, _, errno := syscall.RawSyscall(syscall.SYS_READ, uintptr(in.fd),
-			uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
+		n, errno := readNow(in.fd, buf)
 		switch errno {
 		case 0:
-		case syscall.EINTR:
-			continue
 		case syscall.EAGAIN:
 			in.drained = true
 			return
@@ -80,7 +77,7 @@ func (c *conn) inReadWS() {
 			c.inFlushWS()
 			return
 		}
-		in.drained = int(n) < len(buf)
+		in.drained = n < len(buf)
 		in.wsPaused = s.feed(buf[:n])
 	}
 }

@@ -53,6 +53,18 @@ func acceptInlineWS(t *testing.T, h *host, fd int, addr string) (net.Conn, io.Re
 	return d.c, d.r, rec.ex
 }
 
+// readClose reads the server's next frame, which must be a close, and
+// returns its code.
+func readClose(t *testing.T, r io.Reader) ws.StatusCode {
+	t.Helper()
+	fr, err := ws.ReadFrame(r)
+	if err != nil || fr.Header.OpCode != ws.OpClose {
+		t.Fatalf("client got %+v %v, want a close frame", fr.Header, err)
+	}
+	code, _ := ws.ParseCloseFrameData(fr.Payload)
+	return code
+}
+
 func closeCode(ev event) int { return int(ev.data[0])<<8 | int(ev.data[1]) }
 
 // waitClose polls until the WebSocket's close event and returns it.
@@ -142,11 +154,7 @@ func TestInlineWebSocketBadFrameIs1002BothWays(t *testing.T) {
 	if ev := h.waitClose(fd, ex); closeCode(ev) != 1002 {
 		t.Fatalf("host saw close %d, want 1002", closeCode(ev))
 	}
-	fr, err := ws.ReadFrame(r)
-	if err != nil || fr.Header.OpCode != ws.OpClose {
-		t.Fatalf("client got %+v %v, want a close frame", fr.Header, err)
-	}
-	if code, _ := ws.ParseCloseFrameData(fr.Payload); code != 1002 {
+	if code := readClose(t, r); code != 1002 {
 		t.Fatalf("client got close %d", code)
 	}
 	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
@@ -162,11 +170,7 @@ func TestInlineWebSocketShutdownSends1001(t *testing.T) {
 	c, r, ex := acceptInlineWS(t, h, fd, addr)
 	done := make(chan struct{})
 	go func() { h.srv.Shutdown(); close(done) }()
-	fr, err := ws.ReadFrame(r)
-	if err != nil || fr.Header.OpCode != ws.OpClose {
-		t.Fatalf("client got %+v %v, want a close frame", fr.Header, err)
-	}
-	if code, _ := ws.ParseCloseFrameData(fr.Payload); code != 1001 {
+	if code := readClose(t, r); code != 1001 {
 		t.Fatalf("client got close %d, want 1001", code)
 	}
 	// The client answers; the connection ends and Shutdown need not wait
