@@ -410,6 +410,56 @@ def wait_quiet(pct, limit):
     return round(time.time() - start, 1)
 
 
+def cpu_probe():
+    """Milliseconds a fixed piece of work takes on each CPU, best of 3. On a
+    virtual machine whose host lends our vCPUs to other guests, this is how
+    the slowdown shows: /proc/stat has no steal time here."""
+    cpus = sorted(os.sched_getaffinity(0))
+    times = []
+    try:
+        for cpu in cpus:
+            os.sched_setaffinity(0, {cpu})
+            best = None
+            for _ in range(3):
+                t = time.perf_counter()
+                x = 0
+                for i in range(200000):
+                    x += i
+                d = time.perf_counter() - t
+                best = d if best is None else min(best, d)
+            times.append(best * 1000)
+    finally:
+        os.sched_setaffinity(0, set(cpus))
+    return times
+
+
+class Steady(object):
+    """Waits before a load run until every CPU runs the probe within PCT% of
+    the fastest time seen in this bench (the host is not slowing us), each
+    wait at most WAIT seconds and all of them at most BUDGET seconds, so the
+    whole run stays bounded on a host that is never quiet."""
+
+    def __init__(self, pct, wait, budget):
+        self.pct, self.wait, self.budget = pct, wait, budget
+        self.best = None
+        self.spent = 0.0
+
+    def __call__(self):
+        if not self.pct:
+            return 0.0
+        start = time.time()
+        while True:
+            times = cpu_probe()
+            self.best = times if self.best is None else [min(a, b) for a, b in zip(self.best, times)]
+            slow = any(t > b * (1 + self.pct / 100.0) for t, b in zip(times, self.best))
+            waited = time.time() - start
+            if not slow or waited >= self.wait or self.spent + waited >= self.budget:
+                break
+            time.sleep(0.5)
+        self.spent += waited
+        return round(waited, 1)
+
+
 class Progress(object):
     def __init__(self, total):
         self.total, self.done, self.start = total, 0, time.time()
@@ -430,7 +480,7 @@ def fmt_run(metric, r):
     p99 = '%.2f' % r['p99_ms'] if r.get('p99_ms') is not None else '?'
     errs = ' errors %s' % r['errors'] if r.get('errors') else ''
     if r.get('waited_s'):
-        errs += ' (waited %.1f s for quiet)' % r['waited_s']
+        errs += ' (waited %.1f s for a quiet, steady machine)' % r['waited_s']
     return '%9.0f %s  p50 %6s ms  p99 %6s ms  peak RSS %5.1f MB  cpu srv %3.0f%% load %3.0f%% other %3.0f%%%s' % (
         r['rate'], metric, p50, p99, r['peak_rss_kb'] / 1024.0, r['cpu_server'], r['cpu_load'], r['cpu_other'], errs)
 
@@ -521,7 +571,7 @@ def measure_scenario(scenario, candidates, failed, servers, args, progress, pref
             if r.server.name in runs and runs[r.server.name] is None:
                 continue  # failed before: leave it out
             try:
-                waited = wait_quiet(args.quiet, args.quiet_wait)
+                waited = wait_quiet(args.quiet, args.quiet_wait) + args.steady_gate()
                 res = timed(r, lambda: measure(scenario, r.server, r.port, args.seconds, prefix_load))
                 res['waited_s'] = waited
                 res['peak_rss_kb'] = status_kb(r.refresh(), 'VmHWM')
@@ -757,8 +807,15 @@ def main():
                     help='before each load run, wait until the machine is busy below PCT%% of one core '
                          '(over 0.5 s), at most --quiet-wait seconds (default: do not wait)')
     ap.add_argument('--quiet-wait', type=float, default=30, metavar='S')
+    ap.add_argument('--steady', type=float, default=10, metavar='PCT',
+                    help='before each load run, wait until a fixed CPU probe runs within PCT%% of the fastest '
+                         'time seen on every CPU (a host that slows this VM shows only so); 0: do not wait')
+    ap.add_argument('--steady-wait', type=float, default=15, metavar='S', help='longest wait for one run')
+    ap.add_argument('--steady-budget', type=float, default=90, metavar='S',
+                    help='longest wait for steadiness over the whole bench')
     ap.add_argument('--json', default=os.path.join(OUT, 'results.json'), help='where the results go')
     args = ARGS = ap.parse_args()
+    args.steady_gate = Steady(args.steady, args.steady_wait, args.steady_budget)
     if args.quick:
         args.runs, args.seconds = 1, 1
     chosen = [s for s in SCENARIOS if not args.only or s[0] in args.only.split(',')]
@@ -804,6 +861,9 @@ def main():
             results['scenarios'].append(sc)
             done.add(gid)
     results['elapsed_s'] = round(time.time() - started, 1)
+    results['steady'] = {'pct': args.steady, 'wait_s': args.steady_wait, 'budget_s': args.steady_budget,
+                         'waited_s': round(args.steady_gate.spent, 1),
+                         'probe_best_ms': [round(t, 2) for t in args.steady_gate.best or []]}
     with open('/proc/loadavg') as f:
         info['loadavg_at_end'] = ' '.join(f.read().split()[:3])
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
