@@ -1,10 +1,13 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"testing"
 	"time"
 
@@ -232,4 +235,135 @@ func TestInlineWebSocketKeepalivePings(t *testing.T) {
 		t.Fatalf("got %+v %v, want a ping", fr.Header, err)
 	}
 	ex.WSRelease()
+}
+
+// An event-mode host serving WebSockets and plain requests at once, as an
+// ASGI loop does: every echo and every answer arrives intact, and the
+// WebSockets and connections all end.
+func TestEventModeWebSocketsAndRequestsTogether(t *testing.T) {
+	requireInline(t)
+	h, addr := startServer(t, nil)
+	fd, _ := h.srv.ReadyFD()
+	const sockets, messages, clients, requests = 20, 50, 10, 30
+	errs := make(chan error, sockets+clients)
+	for i := 0; i < sockets; i++ {
+		go func(i int) {
+			c, br, _, err := ws.Dial(t.Context(), "ws://"+addr+"/ws")
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			rw := struct {
+				io.Reader
+				io.Writer
+			}{c, c}
+			if br != nil {
+				rw.Reader = io.MultiReader(br, c)
+			}
+			for m := 0; m < messages; m++ {
+				msg := []byte(fmt.Sprintf("socket %d message %d", i, m))
+				if err := wsutil.WriteClientText(c, msg); err != nil {
+					errs <- err
+					return
+				}
+				got, err := wsutil.ReadServerText(rw)
+				if err != nil || !bytes.Equal(got, msg) {
+					errs <- fmt.Errorf("socket %d: echo %q %v", i, got, err)
+					return
+				}
+			}
+			wsutil.WriteClientMessage(c, ws.OpClose, ws.NewCloseFrameBody(1000, ""))
+			errs <- nil
+		}(i)
+	}
+	for i := 0; i < clients; i++ {
+		go func(i int) {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			r := bufio.NewReader(c)
+			for n := 0; n < requests; n++ {
+				path := fmt.Sprintf("/c%d/r%d", i, n)
+				fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path)
+				resp, err := http.ReadResponse(r, nil)
+				if err != nil {
+					errs <- err
+					return
+				}
+				body, _ := io.ReadAll(resp.Body)
+				if string(body) != path {
+					errs <- fmt.Errorf("%s answered %q", path, body)
+					return
+				}
+			}
+			errs <- nil
+		}(i)
+	}
+	open := map[uint64]*Exchange{}
+	closed, done := 0, 0
+	deadline := time.Now().Add(30 * time.Second)
+	for closed < sockets || done < sockets+clients {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d WebSockets closed, %d of %d clients done", closed, sockets, done, sockets+clients)
+		}
+		select {
+		case err := <-errs:
+			if err != nil {
+				t.Fatal(err)
+			}
+			done++
+			continue
+		default:
+		}
+		n, err := h.srv.Poll(h.buf, testCode)
+		if err == ErrTimeout {
+			waitFD(t, fd, 10*time.Millisecond)
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for b := h.buf[:n]; len(b) > 0; {
+			l := int(binary.LittleEndian.Uint32(b[12:]))
+			id, typ, code := binary.LittleEndian.Uint64(b), binary.LittleEndian.Uint16(b[8:]), int16(binary.LittleEndian.Uint16(b[10:]))
+			payload := b[EventHeader : EventHeader+l]
+			b = b[EventHeader+l:]
+			switch typ {
+			case EvRequest:
+				rec := h.parse(payload)
+				if rec.flags&reqWebSocket != 0 {
+					if err := rec.ex.AcceptWebSocket("", nil); err != nil {
+						t.Fatal(err)
+					}
+					if rec.ex.b.(*conn).in == nil {
+						t.Fatal("a WebSocket left the inline loop")
+					}
+					rec.ex.WSWatch(true)
+					open[rec.ex.id] = rec.ex
+					continue
+				}
+				rec.ex.SetNowait(true)
+				path := rec.fields[1]
+				if err := rec.ex.Respond(head("200 OK", "Content-Length", fmt.Sprint(len(path))), []byte(path), true); err != nil {
+					t.Fatal(err)
+				}
+			case EvWS:
+				ex := open[id]
+				if code == WSClose {
+					ex.WSRelease()
+					closed++
+					continue
+				}
+				if err := ex.WSSendNowait(int(code), bytes.Clone(payload)); err != nil && err != ErrPending {
+					t.Fatal(err)
+				}
+			}
+		}
+	}
 }
