@@ -49,6 +49,27 @@ func waitFD(t *testing.T, fd int, d time.Duration) bool {
 	return false
 }
 
+// writeUntilPending makes up to n nowait writes until one pends; none may
+// block.
+func writeUntilPending(t *testing.T, n int, write func() error) bool {
+	t.Helper()
+	for i := 0; i < n; i++ {
+		start := time.Now()
+		err := write()
+		if time.Since(start) > time.Second {
+			t.Fatal("a nowait write blocked")
+		}
+		switch err {
+		case nil:
+		case ErrPending:
+			return true
+		default:
+			t.Fatal(err)
+		}
+	}
+	return false
+}
+
 // pollEvents polls until at least one event arrives (waiting on the fd).
 func (h *host) pollEvents(fd int) []event {
 	h.t.Helper()
@@ -242,23 +263,7 @@ func TestNowaitWriteToSlowClientPendsThenCompletes(t *testing.T) {
 			t.Fatal(err)
 		}
 		chunk := bytes.Repeat([]byte("x"), 64<<10)
-		total, pending := 0, false
-		for i := 0; i < 1000 && !pending; i++ {
-			start := time.Now()
-			err := ex.Write(chunk, false)
-			if time.Since(start) > time.Second {
-				t.Fatal("a nowait write blocked")
-			}
-			total += len(chunk)
-			switch err {
-			case nil:
-			case ErrPending:
-				pending = true
-			default:
-				t.Fatal(err)
-			}
-		}
-		if !pending {
+		if !writeUntilPending(t, 1000, func() error { return ex.Write(chunk, false) }) {
 			t.Fatal("64 MB went out without ever pending: the client does not read")
 		}
 		go io.Copy(io.Discard, r) // now the client reads
@@ -325,17 +330,7 @@ func TestWSSendNowaitToSlowClientPendsThenCompletes(t *testing.T) {
 		}
 		client := <-conns
 		msg := bytes.Repeat([]byte("y"), 64<<10)
-		pending := false
-		for i := 0; i < 2000 && !pending; i++ {
-			switch err := rec.ex.WSSendNowait(WSBinary, msg); err {
-			case nil:
-			case ErrPending:
-				pending = true
-			default:
-				t.Fatal(err)
-			}
-		}
-		if !pending {
+		if !writeUntilPending(t, 2000, func() error { return rec.ex.WSSendNowait(WSBinary, msg) }) {
 			t.Fatal("128 MB sent to a client that reads nothing, never pending")
 		}
 		go io.Copy(io.Discard, client)

@@ -68,6 +68,16 @@ func readClose(t *testing.T, r io.Reader) ws.StatusCode {
 	return code
 }
 
+// inlineWS starts an event-mode server and opens one accepted WebSocket.
+func inlineWS(t *testing.T, mutate func(*Options)) (*host, int, net.Conn, io.Reader, *Exchange) {
+	t.Helper()
+	requireInline(t)
+	h, addr := startServer(t, mutate)
+	fd, _ := h.srv.ReadyFD()
+	c, r, ex := acceptInlineWS(t, h, fd, addr)
+	return h, fd, c, r, ex
+}
+
 func closeCode(ev event) int { return int(ev.data[0])<<8 | int(ev.data[1]) }
 
 // waitClose polls until the WebSocket's close event and returns it.
@@ -83,10 +93,7 @@ func (h *host) waitClose(fd int, ex *Exchange) event {
 }
 
 func TestInlineWebSocketPushesBackOnAFullInbox(t *testing.T) {
-	requireInline(t)
-	h, addr := startServer(t, nil)
-	fd, _ := h.srv.ReadyFD()
-	c, _, ex := acceptInlineWS(t, h, fd, addr)
+	h, fd, c, _, ex := inlineWS(t, nil)
 	const n, size = 48, 64 << 10 // 3 MiB: three times the inbox limit
 	sent := make(chan error, 1)
 	go func() {
@@ -134,10 +141,7 @@ func TestInlineWebSocketPushesBackOnAFullInbox(t *testing.T) {
 }
 
 func TestInlineWebSocketClientGoneIs1006(t *testing.T) {
-	requireInline(t)
-	h, addr := startServer(t, nil)
-	fd, _ := h.srv.ReadyFD()
-	c, _, ex := acceptInlineWS(t, h, fd, addr)
+	h, fd, c, _, ex := inlineWS(t, nil)
 	c.Close()
 	if ev := h.waitClose(fd, ex); closeCode(ev) != 1006 {
 		t.Fatalf("close %d, want 1006", closeCode(ev))
@@ -149,10 +153,7 @@ func TestInlineWebSocketClientGoneIs1006(t *testing.T) {
 }
 
 func TestInlineWebSocketBadFrameIs1002BothWays(t *testing.T) {
-	requireInline(t)
-	h, addr := startServer(t, nil)
-	fd, _ := h.srv.ReadyFD()
-	c, r, ex := acceptInlineWS(t, h, fd, addr)
+	h, fd, c, r, ex := inlineWS(t, nil)
 	c.Write([]byte{0x81, 0x02, 'h', 'i'}) // unmasked: a protocol error
 	if ev := h.waitClose(fd, ex); closeCode(ev) != 1002 {
 		t.Fatalf("host saw close %d, want 1002", closeCode(ev))
@@ -167,10 +168,7 @@ func TestInlineWebSocketBadFrameIs1002BothWays(t *testing.T) {
 }
 
 func TestInlineWebSocketShutdownSends1001(t *testing.T) {
-	requireInline(t)
-	h, addr := startServer(t, nil)
-	fd, _ := h.srv.ReadyFD()
-	c, r, ex := acceptInlineWS(t, h, fd, addr)
+	h, _, c, r, ex := inlineWS(t, nil)
 	done := make(chan struct{})
 	go func() { h.srv.Shutdown(); close(done) }()
 	if code := readClose(t, r); code != 1001 {
@@ -226,10 +224,7 @@ func TestPullingHostKeepsWebSocketsOnGoroutines(t *testing.T) {
 }
 
 func TestInlineWebSocketKeepalivePings(t *testing.T) {
-	requireInline(t)
-	h, addr := startServer(t, func(o *Options) { o.WSPingInterval = 50 * time.Millisecond })
-	fd, _ := h.srv.ReadyFD()
-	_, r, ex := acceptInlineWS(t, h, fd, addr)
+	_, _, _, r, ex := inlineWS(t, func(o *Options) { o.WSPingInterval = 50 * time.Millisecond })
 	fr, err := ws.ReadFrame(r) // written by the keepalive timer, off the loop
 	if err != nil || fr.Header.OpCode != ws.OpPing {
 		t.Fatalf("got %+v %v, want a ping", fr.Header, err)
