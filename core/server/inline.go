@@ -358,8 +358,11 @@ func (l *inlineLoop) sweep(now int64) {
 	for _, c := range due {
 		c.mu.Lock()
 		if in := c.in; in != nil && !in.closed && c.ex == nil {
-			if d := in.deadline.Load(); d != 0 && now > d || draining && !c.wsLive && c.p.Idle() && !in.linger {
+			switch {
+			case in.deadline.Load() != 0 && now > in.deadline.Load():
 				c.inClose()
+			case draining && !c.wsLive && c.p.Idle() && !in.linger:
+				c.inDrainClose()
 			}
 		}
 		c.mu.Unlock()
@@ -409,20 +412,17 @@ func (l *inlineLoop) snapshot() []*conn {
 	return cs
 }
 
-// beginDrain closes idle inline connections; busy ones close after their
-// answer (which says Connection: close). A WebSocket is told the server is
-// going away (1001) and ends when the client answers, or closeWait later.
+// beginDrain starts a graceful shutdown of the inline connections. Idle
+// ones are closed by the loop's next sweep (within janitorTick), which reads
+// them first; busy ones close after their answer (which says Connection:
+// close). A WebSocket is told the server is going away (1001) and ends when
+// the client answers, or closeWait later.
 func (l *inlineLoop) beginDrain() {
 	for _, c := range l.snapshot() {
 		c.mu.Lock()
-		if in := c.in; in != nil && !in.closed {
-			switch {
-			case c.wsLive:
-				c.ws.close(1001, "server shutting down")
-				c.wsClosing()
-			case c.ex == nil && c.p.Idle() && !in.linger:
-				c.inClose()
-			}
+		if in := c.in; in != nil && !in.closed && c.wsLive {
+			c.ws.close(1001, "server shutting down")
+			c.wsClosing()
 		}
 		c.mu.Unlock()
 	}

@@ -363,6 +363,18 @@ func (c *conn) inDiscard() {
 	}
 }
 
+// inDrainClose closes an idle connection while the server drains (loop
+// thread). It reads first, whatever the last edge said: a request the client
+// sent meanwhile (a new connection's first one, often) is served, and its
+// answer closes the connection, instead of being met with a reset.
+func (c *conn) inDrainClose() {
+	c.in.drained = false
+	c.inRead()
+	if in := c.in; in != nil && !in.closed && c.ex == nil && c.p.Idle() && len(c.p.Buffered()) == 0 {
+		c.inClose()
+	}
+}
+
 // inClose closes the descriptor and forgets the connection.
 func (c *conn) inClose() {
 	in := c.in

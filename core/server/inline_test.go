@@ -424,3 +424,35 @@ func forEachEventMode(t *testing.T, f func(t *testing.T, mode func(*Options))) {
 		f(t, nil)
 	})
 }
+
+// A connection accepted just before a graceful shutdown, whose request is
+// waiting unread in its socket, gets an answer, not a reset.
+func TestInlineDrainServesARequestNotYetRead(t *testing.T) {
+	requireInline(t)
+	h, addr := startServer(t, nil)
+	c, r := dial(t, addr)
+	if _, err := h.srv.Next(50*time.Millisecond, h.buf); err != ErrTimeout { // accepts it, reads nothing
+		t.Fatalf("Next: %v", err)
+	}
+	io.WriteString(c, "GET /late HTTP/1.1\r\nHost: x\r\n\r\n")
+	time.Sleep(50 * time.Millisecond) // in the socket, no pass has read it
+	done := make(chan struct{})
+	go func() { h.srv.Shutdown(); close(done) }()
+	time.Sleep(50 * time.Millisecond) // the drain has begun
+	rec := h.next()
+	if rec.fields[1] != "/late" {
+		t.Fatalf("got %q", rec.fields[1])
+	}
+	if err := rec.ex.Respond(head("200 OK", "Content-Length", "2"), []byte("ok"), true); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := readResp(t, r)
+	if resp.StatusCode != 200 || body != "ok" || !resp.Close {
+		t.Fatalf("%d %q close=%v", resp.StatusCode, body, resp.Close)
+	}
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Shutdown did not end after the last answer")
+	}
+}
