@@ -171,9 +171,16 @@ async def noresponse(scope, receive, send):
     return
 
 
+async def nul_header(scope, receive, send):
+    await read_body(receive)
+    await send({'type': 'http.response.start', 'status': 200, 'headers': [(b'x-split', b'a\0b')]})
+    await send({'type': 'http.response.body', 'body': b'never'})
+
+
 ROUTES = {'/waitgone': wait_gone, '/echo': echo, '/stream': stream, '/big': big, '/slow': slow, '/upload': upload_gone,
           '/events': show_events, '/hint': hint, '/trailers': trailers, '/push': push,
-          '/pushed.css': pushed, '/crash': crash, '/noresponse': noresponse}
+          '/pushed.css': pushed, '/crash': crash, '/noresponse': noresponse,
+          '/nul': nul_header}
 
 
 async def websocket(scope, receive, send):

@@ -235,6 +235,9 @@ class RawAppTests(unittest.TestCase):
         self.assertEqual(self.get('/crash')[0].status, 500)
         self.assertEqual(self.get('/noresponse')[0].status, 500)
         self.assertIn('ValueError: boom', self.server.output())
+        # A NUL would split the head the library parses: refused, 500.
+        self.assertEqual(self.get('/nul')[0].status, 500)
+        self.assertIn("ValueError: NUL in header b'x-split'", self.server.output())
 
     def test_early_hint_over_http11(self):
         got = raw(self.server.port, b'GET /hint HTTP/1.1\r\nHost: x\r\n\r\n', until=b'"hinted"')

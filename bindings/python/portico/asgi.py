@@ -79,11 +79,14 @@ def encode_fields(headers, first=None):
     then name and value per header. Names and values are bytes (ASGI)."""
     parts = [] if first is None else [first]
     for name, value in headers:
-        if b'\0' in name or b'\0' in value:
-            raise ValueError('NUL in header %r' % (name,))
-        parts.append(bytes(name))
-        parts.append(bytes(value))
-    return b'\0'.join(parts)
+        parts.append(name)
+        parts.append(value)
+    head = b'\0'.join(parts)  # takes bytes and bytearrays alike
+    if head.count(b'\0') != len(parts) - 1:  # one check for all of them
+        for name, value in headers:
+            if b'\0' in name or b'\0' in value:
+                raise ValueError('NUL in header %r' % (name,))
+    return head
 
 
 # The ASGI TLS extension spells the version as the protocol's number.
@@ -137,10 +140,7 @@ def parse_head(payload):
 
 def build_scope(fields, flags, state, root_path):
     method, raw_path, query, protocol, scheme = fields[0], fields[1], fields[2], fields[3], fields[4]
-    headers = []
-    lower = bytes.lower
-    for i in range(9, len(fields) - 1, 2):
-        headers.append((lower(fields[i]), fields[i + 1]))
+    headers = list(zip(map(bytes.lower, fields[9::2]), fields[10::2]))
     if b'%' in raw_path:
         path = unquote(raw_path.decode('latin-1'))
     else:
