@@ -35,7 +35,8 @@ import time
 
 from ._compat import text_type
 from .errors import WebSocketClosed, WebSocketTimeout
-from .websocket import ACCEPTED, PENDING, REJECTED, HandshakeBase, _native, split_list
+from .websocket import (ACCEPTED, PENDING, REJECTED, HandshakeBase, MessageIteration, _native,
+                        split_list)
 
 __all__ = ['to_wsgi', 'to_asgi', 'http_version_of', 'WebSocketClosed', 'WebSocketTimeout']
 
@@ -223,7 +224,7 @@ class ShimHandshake(HandshakeBase):
         self.state = REJECTED
 
 
-class ShimWebSocket(object):
+class ShimWebSocket(MessageIteration):
     """The WebSocket object of docs/spec.md over a shim's transport.
     Subclasses provide _recv(timeout) -> str/bytes or None on timeout
     (raising WebSocketClosed on close), _send(opcode, payload) and
@@ -260,17 +261,6 @@ class ShimWebSocket(object):
             if message is None:
                 raise WebSocketTimeout('no WebSocket message within %gs' % timeout)
             return message
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        try:
-            return self.receive()
-        except WebSocketClosed:
-            raise StopIteration
-
-    next = __next__  # Python 2
 
     def send(self, data):
         """str (unicode on 2.7): a text message; bytes, bytearray, memoryview: binary."""

@@ -255,7 +255,23 @@ class Handshake(HandshakeBase):
         self._answer(status, headers, body)
 
 
-class WebSocket(object):
+class MessageIteration(object):
+    """Iterating a WebSocket yields its messages until it closes; shared by
+    Portico's WebSocket and the shims' (receive() is theirs)."""
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        try:
+            return self.receive()
+        except WebSocketClosed:
+            raise StopIteration
+
+    next = __next__  # Python 2
+
+
+class WebSocket(MessageIteration):
     """An accepted WebSocket.
 
     receive(timeout=None)  the next message: str (unicode on 2.7) for text, bytes for
@@ -362,17 +378,6 @@ class WebSocket(object):
                     return message
                 if deadline is not None and _now() >= deadline:
                     raise WebSocketTimeout('no WebSocket message within %gs' % timeout)
-
-    def __iter__(self):
-        return self
-
-    def __next__(self):
-        try:
-            return self.receive()
-        except WebSocketClosed:
-            raise StopIteration
-
-    next = __next__  # Python 2
 
     def _find_close(self):
         """After a send failed because the WebSocket is closing: read what is
