@@ -47,12 +47,14 @@ _unpack_event = _event.unpack_from
 _record = struct.Struct('<QII')
 _unpack_record = _record.unpack_from
 
+OPTIONAL_EXTENSIONS = REQ_PUSH | REQ_TRAILERS | REQ_TLS
 POLL_BUFFER = 256 * 1024     # grows when one event needs more
 BODY_CHUNK = 64 * 1024       # body bytes asked for per http.request message
 WS_BACKLOG = 1 << 20         # received WebSocket bytes held for the app before pausing
 
 ASGI_VERSION = {'version': '3.0', 'spec_version': '2.4'}
 HTTP_VERSIONS = {b'HTTP/1.1': '1.1', b'HTTP/2.0': '2', b'HTTP/1.0': '1.0'}
+ADDR_CACHE = 4096            # client/server address pairs kept as scope tuples
 
 
 def _status_lines():
@@ -138,14 +140,25 @@ def parse_head(payload):
     return request_id, flags, bytes(payload[16:end]).split(b'\0'), bytes(payload[end:])
 
 
-def build_scope(fields, flags, state, root_path):
+def build_scope(fields, flags, state, root_path, addrs=None):
+    """The http scope from a request's fields; ADDRS, a dict, caches the
+    client and server tuples (a connection's requests repeat them)."""
     method, raw_path, query, protocol, scheme = fields[0], fields[1], fields[2], fields[3], fields[4]
     headers = list(zip(map(bytes.lower, fields[9::2]), fields[10::2]))
-    if b'%' in raw_path:
+    if 37 in raw_path:  # b'%'
         path = unquote(raw_path.decode('latin-1'))
     else:
         path = raw_path.decode('utf-8', 'surrogateescape')
-    remote = fields[5].decode('latin-1')
+    key = (fields[5], fields[6], fields[7], fields[8])
+    ends = addrs.get(key) if addrs is not None else None
+    if ends is None:
+        remote, local = fields[5].decode('latin-1'), fields[7].decode('latin-1')
+        ends = ((remote, int(fields[6])) if remote else None,
+                (local, int(fields[8])) if local else None)
+        if addrs is not None:
+            if len(addrs) >= ADDR_CACHE:
+                addrs.clear()
+            addrs[key] = ends
     scope = {
         'type': 'http',
         'asgi': ASGI_VERSION,
@@ -157,8 +170,8 @@ def build_scope(fields, flags, state, root_path):
         'query_string': query,
         'root_path': root_path,
         'headers': headers,
-        'client': (remote, int(fields[6])) if remote else None,
-        'server': (fields[7].decode('latin-1'), int(fields[8])) if fields[7] else None,
+        'client': ends[0],
+        'server': ends[1],
         'extensions': {},
     }
     if state is not None:
@@ -191,6 +204,8 @@ class HTTPCycle:
         flags = self.flags
         ext = scope['extensions']
         ext['http.response.early_hint'] = {}
+        if not flags & OPTIONAL_EXTENSIONS:
+            return
         if flags & REQ_PUSH and not flags & REQ_PUSHED:
             ext['http.response.push'] = {}
         if flags & REQ_TRAILERS:
@@ -295,7 +310,14 @@ class HTTPCycle:
     async def send(self, message):
         kind = message['type']
         if kind == 'http.response.body':
-            await self._body(message.get('body', b''), message.get('more_body', False))
+            rc = self._body(message.get('body', b''), message.get('more_body', False))
+            if rc == WRITE_PENDING:
+                self.written = written = self.srv.loop.create_future()
+                try:
+                    rc = await written
+                finally:
+                    self.written = None
+                self._written(rc)
         elif kind == 'http.response.start':
             if self.started:
                 raise RuntimeError('http.response.start sent twice')
@@ -313,7 +335,7 @@ class HTTPCycle:
                 self.trailers = None
                 if not self.disconnected:
                     _lib.check(self.srv.conn.set_trailers(self.id, fields, len(fields)), 'trailers')
-                await self._body(b'', False)
+                await self.send({'type': 'http.response.body'})
         elif kind == 'http.response.early_hint':
             if self.finished or self.disconnected:
                 return
@@ -332,33 +354,34 @@ class HTTPCycle:
         else:
             raise RuntimeError('unexpected ASGI message for http: %r' % (kind,))
 
-    async def _body(self, body, more):
+    def _body(self, body, more):
+        """Hands body bytes (and the head, if not yet sent) to the library:
+        0, or WRITE_PENDING for send to wait on (a coroutine less per send)."""
         if type(body) is not bytes:
             body = bytes(body)
         if self.finished or self.disconnected:
-            return  # after the end or a disconnect, as uvicorn: quietly dropped
+            return 0  # after the end or a disconnect, as uvicorn: quietly dropped
         head = self.head
         end = not more and self.trailers is None
-        flags = END if end else 0
         conn = self.srv.conn
         if head is not None:
             self.head = None
-            rc = conn.respond(self.id, head, len(head), body, len(body), flags)
+            rc = conn.respond(self.id, head, len(head), body, len(body), END if end else 0)
         elif not self.started:
             raise RuntimeError('http.response.body before http.response.start')
         elif not body and not end:
-            return
+            return 0
         else:
-            rc = conn.write(self.id, body, len(body), flags)
+            rc = conn.write(self.id, body, len(body), END if end else 0)
         if end:
             self.finished = True
             self._wake_receiver()
         if rc == WRITE_PENDING:
-            self.written = written = self.srv.loop.create_future()
-            try:
-                rc = await written
-            finally:
-                self.written = None
+            return rc
+        self._written(rc)
+        return 0
+
+    def _written(self, rc):
         if rc < 0:
             if rc == -6:  # PORTICO_ERR_HEADER
                 raise ValueError('the library refused the response head or body')
@@ -574,6 +597,7 @@ class ASGIServer:
         self.log_access = log_access
         self.conn = _Conn(server)
         self.cycles = {}
+        self.addrs = {}             # build_scope's cache of address tuples
         self.closed = loop.create_future()
         self._poll = server._lib.portico_server_poll
         self._handle = server._handle
@@ -652,7 +676,7 @@ class ASGIServer:
 
     def _start(self, payload):
         request_id, flags, fields, body = parse_head(payload)
-        scope = build_scope(fields, flags, self.state, self.root_path)
+        scope = build_scope(fields, flags, self.state, self.root_path, self.addrs)
         if flags & REQ_WEBSOCKET:
             cycle = WebSocketCycle(self, request_id)
             websocket_scope(scope)
