@@ -39,6 +39,7 @@ access_log = logging.getLogger('portico.access')
 # PORTICO_POLL_* in portico.h (event mode).
 EV_REQUEST, EV_BODY, EV_WS, EV_WRITTEN = 1, 2, 3, 4
 WRITE_PENDING = 1
+PY_FALLBACK = -1000          # pco_py_respond: encode the head in Python
 END = 1
 WS_TEXT, WS_BINARY, WS_CLOSE = 1, 2, 8
 
@@ -119,6 +120,8 @@ class _Conn:
     def __init__(self, server):
         lib = server._lib
         self.respond = lib.portico_request_respond_nowait
+        accel = accelerator(lib)
+        self.respond_fields = accel.respond if accel is not None else None
         self.write = lib.portico_request_write_nowait
         self.abort = lib.portico_request_abort
         self.want_body = lib.portico_request_want_body
@@ -177,6 +180,47 @@ def build_scope(fields, flags, state, root_path, addrs=None):
     if state is not None:
         scope['state'] = state.copy()
     return scope
+
+
+class Accelerator:
+    """The library's Python-object helpers (capi/pyaccel.c) through
+    ctypes.PyDLL: decode(batch address, size, out list, address cache,
+    root_path) builds a poll batch's scopes in C, and respond(id, status
+    line, headers, body, flags) encodes a head of bytes pairs and answers in
+    one call. build_scope and encode_fields do the same in Python."""
+
+    def __init__(self, pylib):
+        self.decode = pylib.pco_py_events
+        self.decode.restype = ctypes.c_int
+        self.decode.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.py_object, ctypes.py_object,
+                                ctypes.py_object]
+        self.respond = pylib.pco_py_respond
+        self.respond.restype = ctypes.c_int
+        self.respond.argtypes = [ctypes.c_uint64, ctypes.py_object, ctypes.py_object, ctypes.py_object,
+                                 ctypes.c_int]
+
+
+_accelerator = []  # [Accelerator or None], once per process
+
+
+def accelerator(lib):
+    """The Accelerator, or None: PORTICO_PY_ACCEL=0, or a library or
+    interpreter without it."""
+    if _accelerator:
+        return _accelerator[0]
+    accel = None
+    if os.environ.get('PORTICO_PY_ACCEL', '1') != '0':
+        try:
+            pylib = ctypes.PyDLL(lib._name)
+            init = pylib.pco_py_init
+            init.restype = ctypes.c_int
+            init.argtypes = [ctypes.py_object, ctypes.py_object]
+            if init(ASGI_VERSION, None) == 1:
+                accel = Accelerator(pylib)
+        except (OSError, AttributeError):
+            accel = None
+    _accelerator.append(accel)
+    return accel
 
 
 class HTTPCycle:
@@ -323,7 +367,11 @@ class HTTPCycle:
                 raise RuntimeError('http.response.start sent twice')
             self.started = True
             self.status = message['status']
-            self.head = encode_fields(message.get('headers', ()), status_line(self.status))
+            line = status_line(self.status)
+            if self.srv.conn.respond_fields is not None:
+                self.head = (line, message.get('headers', ()))  # encoded with the body, in C
+            else:
+                self.head = encode_fields(message.get('headers', ()), line)
             if message.get('trailers') and self.flags & REQ_TRAILERS:
                 self.trailers = []
         elif kind == 'http.response.trailers':
@@ -366,13 +414,22 @@ class HTTPCycle:
         conn = self.srv.conn
         if head is not None:
             self.head = None
-            rc = conn.respond(self.id, head, len(head), body, len(body), END if end else 0)
+            flags = END if end else 0
+            if type(head) is tuple:
+                rc = conn.respond_fields(self.id, head[0], head[1], body, flags)
+                if rc != PY_FALLBACK:
+                    return self._sent(rc, end)
+                head = encode_fields(head[1], head[0])
+            rc = conn.respond(self.id, head, len(head), body, len(body), flags)
         elif not self.started:
             raise RuntimeError('http.response.body before http.response.start')
         elif not body and not end:
             return 0
         else:
             rc = conn.write(self.id, body, len(body), END if end else 0)
+        return self._sent(rc, end)
+
+    def _sent(self, rc, end):
         if end:
             self.finished = True
             self._wake_receiver()
@@ -602,6 +659,8 @@ class ASGIServer:
         self._poll = server._lib.portico_server_poll
         self._handle = server._handle
         self._fd = server._ready_fd
+        accel = accelerator(server._lib)
+        self._decode = accel.decode if accel is not None else None
         self._clear = True          # an eventfd to read; not with inline_io (epoll)
         self._grow(POLL_BUFFER)
 
@@ -635,7 +694,10 @@ class ASGIServer:
             if n > 0:
                 # One poll per wake-up: the descriptor fires again for
                 # anything left over or new (portico.h).
-                self._dispatch(memoryview(string_at(self._addr, n)))
+                if self._decode is not None:
+                    self._dispatch_decoded(n)
+                else:
+                    self._dispatch(memoryview(string_at(self._addr, n)))
                 return
             if n == ERR_DONE:
                 return
@@ -674,9 +736,39 @@ class ASGIServer:
             elif kind == EV_WRITTEN:
                 cycle.on_written(code)
 
+    def _dispatch_decoded(self, n):
+        """_dispatch with the batch decoded by the library (pyaccel.c)."""
+        events = []
+        self._decode(self._addr, n, events, self.addrs, self.root_path)
+        cycles = self.cycles
+        view = None
+        for request_id, kind, a, b, c in events:
+            if kind == EV_REQUEST:
+                scope = b  # a: flags, c: body
+                if 37 in scope['raw_path']:  # b'%': decoded as build_scope does
+                    scope['path'] = unquote(scope['raw_path'].decode('latin-1'))
+                if self.state is not None:
+                    scope['state'] = self.state.copy()
+                self._begin(request_id, a, scope, c)
+                continue
+            cycle = cycles.get(request_id)
+            if cycle is None:
+                continue  # finished meanwhile
+            if view is None:
+                view = memoryview(ctypes.string_at(self._addr, n))
+            if kind == EV_WS:
+                cycle.on_message(a, view[b:c])  # copied there
+            elif kind == EV_BODY:
+                cycle.on_body(a, bytes(view[b:c]))
+            elif kind == EV_WRITTEN:
+                cycle.on_written(a)
+
     def _start(self, payload):
         request_id, flags, fields, body = parse_head(payload)
         scope = build_scope(fields, flags, self.state, self.root_path, self.addrs)
+        self._begin(request_id, flags, scope, body)
+
+    def _begin(self, request_id, flags, scope, body):
         if flags & REQ_WEBSOCKET:
             cycle = WebSocketCycle(self, request_id)
             websocket_scope(scope)
