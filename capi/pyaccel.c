@@ -48,6 +48,7 @@ static struct {
     void (*ErrSetString)(PyObject *, const char *);
     void (*ErrClear)(void);
     Py_ssize_t (*ListSize)(PyObject *);
+    PyObject *(*ObjectType)(PyObject *); // a new reference
     PyObject *(*ListGetItem)(PyObject *, Py_ssize_t); // borrowed
     Py_ssize_t (*TupleSize)(PyObject *);
     int (*BytesAsStringAndSize)(PyObject *, char **, Py_ssize_t *);
@@ -68,6 +69,7 @@ static const char *const interned_text[N_INTERNED] = {
 static PyObject *interned[N_INTERNED];
 static PyObject *asgi_version; // the shared scope["asgi"] dict
 static PyObject *none;
+static PyObject *list_type, *tuple_type; // exactly these; subclasses take the slow path
 static int ready;
 
 #define LOOKUP(field, name)                                  \
@@ -98,6 +100,7 @@ static int lookup(void) {
     LOOKUP(ErrSetString, "PyErr_SetString");
     LOOKUP(ErrClear, "PyErr_Clear");
     LOOKUP(ListSize, "PyList_Size");
+    LOOKUP(ObjectType, "PyObject_Type");
     LOOKUP(ListGetItem, "PyList_GetItem");
     LOOKUP(TupleSize, "PyTuple_Size");
     LOOKUP(BytesAsStringAndSize, "PyBytes_AsStringAndSize");
@@ -120,6 +123,14 @@ int pco_py_init(PyObject *asgi, PyObject *none_obj) {
             return -1; // the error is set
         }
     }
+    PyObject *empty_list = py.ListNew(0), *empty_tuple = py.TupleNew(0);
+    if (!empty_list || !empty_tuple) {
+        return -1;
+    }
+    list_type = py.ObjectType(empty_list); // kept: types are immortal here
+    tuple_type = py.ObjectType(empty_tuple);
+    py.DecRef(empty_list);
+    py.DecRef(empty_tuple);
     py.IncRef(asgi);
     py.IncRef(none_obj);
     asgi_version = asgi;
@@ -477,19 +488,21 @@ static PyObject *item(PyObject *seq, int is_list, Py_ssize_t i) {
     return o;
 }
 
-// length returns the size of a list or tuple and which it is, or -1 (no
-// error set) for anything else.
+// length returns the size of a list or tuple and which it is, or -1 for
+// anything else. The type is compared first: PyList_Size on a tuple would
+// format an error message only to have it cleared.
 static Py_ssize_t length(PyObject *seq, int *is_list) {
-    Py_ssize_t n = py.ListSize(seq);
-    *is_list = n >= 0;
-    if (n < 0) {
+    PyObject *type = py.ObjectType(seq);
+    if (!type) {
         py.ErrClear();
-        n = py.TupleSize(seq);
-        if (n < 0) {
-            py.ErrClear();
-        }
+        return -1;
     }
-    return n;
+    py.DecRef(type); // the type outlives its instance: the pointer stays valid
+    *is_list = type == list_type;
+    if (type == list_type) {
+        return py.ListSize(seq);
+    }
+    return type == tuple_type ? py.TupleSize(seq) : -1;
 }
 
 static int bytes_of(PyObject *o, char **p, Py_ssize_t *n) {
