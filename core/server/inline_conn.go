@@ -153,11 +153,13 @@ func (c *conn) fill() bool {
 	return true
 }
 
-// readNow reads once from a non-blocking descriptor (EINTR retried).
+// readNow reads once from a non-blocking socket (EINTR retried). recvfrom,
+// not read: it goes straight to the socket, past read's file-position and
+// VFS checks.
 func readNow(fd int, buf []byte) (int, syscall.Errno) {
 	for {
-		n, _, errno := syscall.RawSyscall(syscall.SYS_READ, uintptr(fd),
-			uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
+		n, _, errno := syscall.RawSyscall6(syscall.SYS_RECVFROM, uintptr(fd),
+			uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)), 0, 0, 0)
 		if errno != syscall.EINTR {
 			return int(n), errno
 		}
