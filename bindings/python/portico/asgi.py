@@ -225,6 +225,15 @@ def accelerator(lib):
     return accel
 
 
+async def wait_written(cycle):
+    """The result of a write that answered WRITE_PENDING (EV_WRITTEN's code)."""
+    cycle.written = written = cycle.srv.loop.create_future()
+    try:
+        return await written
+    finally:
+        cycle.written = None
+
+
 class HTTPCycle:
     """One HTTP request: the receive and send of its app call."""
 
@@ -356,12 +365,7 @@ class HTTPCycle:
         if kind == 'http.response.body':
             rc = self._body(message.get('body', b''), message.get('more_body', False))
             if rc == WRITE_PENDING:
-                self.written = written = self.srv.loop.create_future()
-                try:
-                    rc = await written
-                finally:
-                    self.written = None
-                self._written(rc)
+                self._written(await wait_written(self))
         elif kind == 'http.response.start':
             if self.started:
                 raise RuntimeError('http.response.start sent twice')
@@ -569,11 +573,7 @@ class WebSocketCycle:
                 data, op = bytes(message.get('bytes') or b''), WS_BINARY
             rc = conn.ws_send(self.id, op, data, len(data))
             if rc == WRITE_PENDING:
-                self.written = written = self.srv.loop.create_future()
-                try:
-                    rc = await written
-                finally:
-                    self.written = None
+                rc = await wait_written(self)
             if rc < 0:
                 raise ClientDisconnected('the WebSocket is closed (%s)' % _lib.strerror(rc))
         elif kind == 'websocket.accept':
