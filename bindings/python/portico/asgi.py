@@ -150,10 +150,6 @@ def build_scope(fields, flags, state, root_path, addrs=None):
     client and server tuples (a connection's requests repeat them)."""
     method, raw_path, query, protocol, scheme = fields[0], fields[1], fields[2], fields[3], fields[4]
     headers = list(zip(map(bytes.lower, fields[9::2]), fields[10::2]))
-    if 37 in raw_path:  # b'%'
-        path = unquote(raw_path.decode('latin-1'))
-    else:
-        path = raw_path.decode('utf-8', 'surrogateescape')
     key = (fields[5], fields[6], fields[7], fields[8])
     ends = addrs.get(key) if addrs is not None else None
     if ends is None:
@@ -170,7 +166,7 @@ def build_scope(fields, flags, state, root_path, addrs=None):
         'http_version': HTTP_VERSIONS.get(protocol) or protocol[5:].decode('latin-1'),
         'method': method.decode('latin-1'),
         'scheme': scheme.decode('latin-1'),
-        'path': path,
+        'path': raw_path.decode('utf-8', 'surrogateescape'),
         'raw_path': raw_path,
         'query_string': query,
         'root_path': root_path,
@@ -179,6 +175,15 @@ def build_scope(fields, flags, state, root_path, addrs=None):
         'server': ends[1],
         'extensions': {},
     }
+    return finish_scope(scope, state)
+
+
+def finish_scope(scope, state):
+    """What build_scope and the library's decoder (pyaccel.c) leave to the
+    end: a path with escapes percent-decoded, and the lifespan state."""
+    raw_path = scope['raw_path']
+    if 37 in raw_path:  # b'%'
+        scope['path'] = unquote(raw_path.decode('latin-1'))
     if state is not None:
         scope['state'] = state.copy()
     return scope
@@ -730,14 +735,8 @@ class ASGIServer:
                 self._start(payload)
                 continue
             cycle = cycles.get(request_id)
-            if cycle is None:
-                continue  # finished meanwhile
-            if kind == EV_WS:
-                cycle.on_message(code, payload)  # a view into this batch: copied there
-            elif kind == EV_BODY:
-                cycle.on_body(code, bytes(payload))
-            elif kind == EV_WRITTEN:
-                cycle.on_written(code)
+            if cycle is not None:  # else finished meanwhile
+                deliver(cycle, kind, code, payload)
 
     def _dispatch_decoded(self, n):
         """_dispatch with the batch decoded by the library (pyaccel.c)."""
@@ -746,25 +745,14 @@ class ASGIServer:
         cycles = self.cycles
         view = None
         for request_id, kind, a, b, c in events:
-            if kind == EV_REQUEST:
-                scope = b  # a: flags, c: body
-                if 37 in scope['raw_path']:  # b'%': decoded as build_scope does
-                    scope['path'] = unquote(scope['raw_path'].decode('latin-1'))
-                if self.state is not None:
-                    scope['state'] = self.state.copy()
-                self._begin(request_id, a, scope, c)
+            if kind == EV_REQUEST:  # a: flags, b: scope, c: body
+                self._begin(request_id, a, finish_scope(b, self.state), c)
                 continue
             cycle = cycles.get(request_id)
-            if cycle is None:
-                continue  # finished meanwhile
-            if view is None:
-                view = memoryview(ctypes.string_at(self._addr, n))
-            if kind == EV_WS:
-                cycle.on_message(a, view[b:c])  # copied there
-            elif kind == EV_BODY:
-                cycle.on_body(a, bytes(view[b:c]))
-            elif kind == EV_WRITTEN:
-                cycle.on_written(a)
+            if cycle is not None:  # else finished meanwhile; a: code, b:c the payload
+                if view is None:
+                    view = memoryview(ctypes.string_at(self._addr, n))
+                deliver(cycle, kind, a, view[b:c])
 
     def _start(self, payload):
         request_id, flags, fields, body = parse_head(payload)
@@ -790,6 +778,17 @@ class ASGIServer:
         else:
             task = loop.create_task(cycle.run(self.app, scope))
         cycle.task = task  # held while the cycle is in self.cycles: the loop keeps weak ones
+
+
+def deliver(cycle, kind, code, payload):
+    """Hands an event other than a new request to its cycle. PAYLOAD is a
+    view into the poll batch: whoever keeps it copies it."""
+    if kind == EV_WS:
+        cycle.on_message(code, payload)
+    elif kind == EV_BODY:
+        cycle.on_body(code, bytes(payload))
+    elif kind == EV_WRITTEN:
+        cycle.on_written(code)
 
 
 class Lifespan:
