@@ -5,8 +5,9 @@
 // server's rate).
 //
 // Not part of the C ABI (portico.h): only the Python binding calls these,
-// through ctypes.PyDLL, so the GIL is held and Python's error indicator is
-// checked after each call. Python's functions are looked up at run time in
+// with the GIL held: pco_py_init and pco_py_functions through ctypes.PyDLL,
+// the rest as the builtin functions pco_py_functions makes (the end of this
+// file). Python's functions are looked up at run time in
 // the interpreter that loaded the library, and only functions of CPython's
 // stable ABI are used, so one library serves every Python 3 (3.8 to 3.13
 // tested). Where a lookup fails, pco_py_init says so and the binding keeps
@@ -52,7 +53,13 @@ static struct {
     PyObject *(*ListGetItem)(PyObject *, Py_ssize_t); // borrowed
     Py_ssize_t (*TupleSize)(PyObject *);
     int (*BytesAsStringAndSize)(PyObject *, char **, Py_ssize_t *);
+    PyObject *(*CFunctionNewEx)(void *, PyObject *, PyObject *);
+    unsigned long long (*LongAsUnsignedLongLong)(PyObject *);
+    long long (*LongAsLongLong)(PyObject *);
+    PyObject *(*ErrOccurred)(void); // borrowed
+    int (*DictSetItemString)(PyObject *, const char *, PyObject *);
     PyObject **ValueError;
+    PyObject **TypeError;
 } py;
 
 // Interned keys and shared values, made once by pco_py_init.
@@ -104,7 +111,13 @@ static int lookup(void) {
     LOOKUP(ListGetItem, "PyList_GetItem");
     LOOKUP(TupleSize, "PyTuple_Size");
     LOOKUP(BytesAsStringAndSize, "PyBytes_AsStringAndSize");
+    LOOKUP(CFunctionNewEx, "PyCFunction_NewEx");
+    LOOKUP(LongAsUnsignedLongLong, "PyLong_AsUnsignedLongLong");
+    LOOKUP(LongAsLongLong, "PyLong_AsLongLong");
+    LOOKUP(ErrOccurred, "PyErr_Occurred");
+    LOOKUP(DictSetItemString, "PyDict_SetItemString");
     LOOKUP(ValueError, "PyExc_ValueError");
+    LOOKUP(TypeError, "PyExc_TypeError");
     return 0;
 }
 
@@ -583,4 +596,113 @@ int pco_py_respond(uint64_t id, PyObject *line, PyObject *headers, PyObject *bod
         free(head);
     }
     return rc;
+}
+
+// ---- the binding's entry points ----
+//
+// ctypes spends about 0.5 us converting the arguments of each call; these
+// are Python builtin functions instead (a method table with no module, as
+// an extension module would make), called like any other for a tenth of
+// that. METH_FASTCALL: the arguments arrive as an array, no tuple made
+// (CPython 3.7 and later; part of the stable ABI since 3.10).
+
+enum { METH_FASTCALL = 0x0080 };
+
+typedef PyObject *(*fastcall)(PyObject *, PyObject *const *, Py_ssize_t);
+
+typedef struct {
+    const char *name;
+    fastcall call;
+    int flags;
+    const char *doc;
+} method_def;
+
+// arity checks a builtin's argument count, with a TypeError if wrong.
+static int arity(Py_ssize_t nargs, Py_ssize_t want, const char *message) {
+    if (nargs != want) {
+        py.ErrSetString(*py.TypeError, message);
+        return -1;
+    }
+    return 0;
+}
+
+// integer reads an int argument; -1 and an error set (as Python's own
+// converters) on anything else.
+static int integer(PyObject *o, long long *v) {
+    *v = py.LongAsLongLong(o);
+    return *v == -1 && py.ErrOccurred() ? -1 : 0;
+}
+
+static int unsigned_integer(PyObject *o, unsigned long long *v) {
+    *v = py.LongAsUnsignedLongLong(o);
+    return *v == (unsigned long long)-1 && py.ErrOccurred() ? -1 : 0;
+}
+
+static PyObject *result(long long rc) {
+    return rc == -1 && py.ErrOccurred() ? NULL : py.LongFromLongLong(rc);
+}
+
+// respond(id, line, headers, body, flags) -> pco_py_respond's result.
+static PyObject *builtin_respond(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    unsigned long long id;
+    long long flags;
+    (void)self;
+    if (arity(nargs, 5, "respond(id, line, headers, body, flags)") != 0 ||
+        unsigned_integer(args[0], &id) != 0 || integer(args[4], &flags) != 0) {
+        return NULL;
+    }
+    return result(pco_py_respond(id, args[1], args[2], args[3], (int)flags));
+}
+
+// events(batch address, size, out, addrs, root_path) -> pco_py_events's count.
+static PyObject *builtin_events(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    unsigned long long batch, n;
+    (void)self;
+    if (arity(nargs, 5, "events(batch, size, out, addrs, root_path)") != 0 ||
+        unsigned_integer(args[0], &batch) != 0 || unsigned_integer(args[1], &n) != 0) {
+        return NULL;
+    }
+    return result(pco_py_events((const uint8_t *)(uintptr_t)batch, n, args[2], args[3], args[4]));
+}
+
+// poll(server handle, buffer address, capacity, out, addrs, root_path):
+// portico_server_poll into the buffer, then, when it returned a batch,
+// events() on it. Returns what portico_server_poll returned. The GIL stays
+// held: the event-mode poll never blocks.
+static PyObject *builtin_poll(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    unsigned long long handle, buf, cap;
+    (void)self;
+    if (arity(nargs, 6, "poll(handle, buffer, capacity, out, addrs, root_path)") != 0 ||
+        unsigned_integer(args[0], &handle) != 0 || unsigned_integer(args[1], &buf) != 0 ||
+        unsigned_integer(args[2], &cap) != 0) {
+        return NULL;
+    }
+    int64_t n = portico_server_poll((uintptr_t)handle, (uint8_t *)(uintptr_t)buf, cap);
+    if (n > 0 && pco_py_events((const uint8_t *)(uintptr_t)buf, (size_t)n, args[3], args[4], args[5]) < 0) {
+        return NULL;
+    }
+    return py.LongFromLongLong(n);
+}
+
+static method_def methods[] = {
+    {"respond", builtin_respond, METH_FASTCALL, "respond(id, line, headers, body, flags)"},
+    {"events", builtin_events, METH_FASTCALL, "events(batch, size, out, addrs, root_path)"},
+    {"poll", builtin_poll, METH_FASTCALL, "poll(handle, buffer, capacity, out, addrs, root_path)"},
+};
+
+// pco_py_functions stores the builtins above in the dict OUT by name (after
+// pco_py_init returned 1). Returns 0, or -1 with an error set.
+int pco_py_functions(PyObject *out) {
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        PyObject *f = py.CFunctionNewEx(&methods[i], NULL, NULL);
+        if (!f) {
+            return -1;
+        }
+        int rc = py.DictSetItemString(out, methods[i].name, f);
+        py.DecRef(f);
+        if (rc != 0) {
+            return -1;
+        }
+    }
+    return 0;
 }

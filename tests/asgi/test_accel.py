@@ -134,5 +134,31 @@ class RespondTests(unittest.TestCase):
         self.assertEqual(self.respond([], body=bytearray(b'x')), asgi.PY_FALLBACK)
 
 
+class BuiltinTests(unittest.TestCase):
+    """The helpers are builtin functions: their arguments are checked as
+    Python's own builtins check them."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.accel = helpers()
+
+    def test_wrong_arguments_raise_type_errors(self):
+        accel = self.accel
+        for call in (lambda: accel.respond(1, b'200 OK', [], b''),
+                     lambda: accel.respond('1', b'200 OK', [], b'', 1),
+                     lambda: accel.respond(1, b'200 OK', [], b'', None),
+                     lambda: accel.decode(None, 0, [], {}, ''),
+                     lambda: accel.poll(0, 0, 0, [], {})):
+            self.assertRaises(TypeError, call)
+        with self.assertRaises(OverflowError):
+            accel.respond(-1, b'200 OK', [], b'', 1)
+
+    def test_poll_of_no_server_is_refused(self):
+        buf = ctypes.create_string_buffer(64)
+        out = []
+        self.assertEqual(self.accel.poll(0, ctypes.addressof(buf), 64, out, {}, ''), ERR_INVALID)
+        self.assertEqual(out, [])
+
+
 if __name__ == '__main__':
     unittest.main()

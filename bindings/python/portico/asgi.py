@@ -190,21 +190,18 @@ def finish_scope(scope, state):
 
 
 class Accelerator:
-    """The library's Python-object helpers (capi/pyaccel.c) through
-    ctypes.PyDLL: decode(batch address, size, out list, address cache,
-    root_path) builds a poll batch's scopes in C, and respond(id, status
-    line, headers, body, flags) encodes a head of bytes pairs and answers in
-    one call. build_scope and encode_fields do the same in Python."""
+    """The library's Python-object helpers (capi/pyaccel.c), as builtin
+    functions: decode(batch address, size, out list, address cache,
+    root_path) builds a poll batch's scopes in C; poll(handle, buffer
+    address, capacity, out list, address cache, root_path) is
+    portico_server_poll and decode in one call; respond(id, status line,
+    headers, body, flags) encodes a head of bytes pairs and answers in one
+    call. build_scope and encode_fields do the same in Python."""
 
-    def __init__(self, pylib):
-        self.decode = pylib.pco_py_events
-        self.decode.restype = ctypes.c_int
-        self.decode.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.py_object, ctypes.py_object,
-                                ctypes.py_object]
-        self.respond = pylib.pco_py_respond
-        self.respond.restype = ctypes.c_int
-        self.respond.argtypes = [ctypes.c_uint64, ctypes.py_object, ctypes.py_object, ctypes.py_object,
-                                 ctypes.c_int]
+    def __init__(self, functions):
+        self.decode = functions['events']
+        self.poll = functions['poll']
+        self.respond = functions['respond']
 
 
 _accelerator = []  # [Accelerator or None], once per process
@@ -218,12 +215,17 @@ def accelerator(lib):
     accel = None
     if os.environ.get('PORTICO_PY_ACCEL', '1') != '0':
         try:
+            # PyDLL: the GIL stays held and Python's error flag is checked.
             pylib = ctypes.PyDLL(lib._name)
             init = pylib.pco_py_init
             init.restype = ctypes.c_int
             init.argtypes = [ctypes.py_object, ctypes.py_object]
-            if init(ASGI_VERSION, None) == 1:
-                accel = Accelerator(pylib)
+            functions = {}
+            make = pylib.pco_py_functions
+            make.restype = ctypes.c_int
+            make.argtypes = [ctypes.py_object]
+            if init(ASGI_VERSION, None) == 1 and make(functions) == 0:
+                accel = Accelerator(functions)
         except (OSError, AttributeError):
             accel = None
     _accelerator.append(accel)
@@ -668,7 +670,7 @@ class ASGIServer:
         self._handle = server._handle
         self._fd = server._ready_fd
         accel = accelerator(server._lib)
-        self._decode = accel.decode if accel is not None else None
+        self._poll_decode = accel.poll if accel is not None else None
         self._clear = True          # an eventfd to read; not with inline_io (epoll)
         self._grow(POLL_BUFFER)
 
@@ -696,17 +698,22 @@ class ASGIServer:
 
     def _drain(self):
         poll, handle = self._poll, self._handle
+        poll_decode = self._poll_decode
         string_at = ctypes.string_at
         while True:
-            n = poll(handle, self._addr, self._cap)
-            if n > 0:
-                # One poll per wake-up: the descriptor fires again for
-                # anything left over or new (portico.h).
-                if self._decode is not None:
-                    self._dispatch_decoded(n)
-                else:
+            if poll_decode is not None:
+                events = []
+                n = poll_decode(handle, self._addr, self._cap, events, self.addrs, self.root_path)
+                if n > 0:
+                    self._dispatch_decoded(events, n)
+                    return
+            else:
+                n = poll(handle, self._addr, self._cap)
+                if n > 0:
                     self._dispatch(memoryview(string_at(self._addr, n)))
-                return
+                    return
+            # One poll per wake-up: the descriptor fires again for anything
+            # left over or new (portico.h).
             if n == ERR_DONE:
                 return
             if n == ERR_BUFFER:
@@ -738,10 +745,9 @@ class ASGIServer:
             if cycle is not None:  # else finished meanwhile
                 deliver(cycle, kind, code, payload)
 
-    def _dispatch_decoded(self, n):
-        """_dispatch with the batch decoded by the library (pyaccel.c)."""
-        events = []
-        self._decode(self._addr, n, events, self.addrs, self.root_path)
+    def _dispatch_decoded(self, events, n):
+        """_dispatch for a batch of N bytes the library decoded into EVENTS
+        (pyaccel.c)."""
         cycles = self.cycles
         view = None
         for request_id, kind, a, b, c in events:
