@@ -58,6 +58,8 @@ static struct {
     long long (*LongAsLongLong)(PyObject *);
     PyObject *(*ErrOccurred)(void); // borrowed
     int (*DictSetItemString)(PyObject *, const char *, PyObject *);
+    PyObject *(*CapsuleNew)(void *, const char *, void (*)(PyObject *));
+    void *(*CapsuleGetPointer)(PyObject *, const char *);
     PyObject **ValueError;
     PyObject **TypeError;
 } py;
@@ -116,6 +118,8 @@ static int lookup(void) {
     LOOKUP(LongAsLongLong, "PyLong_AsLongLong");
     LOOKUP(ErrOccurred, "PyErr_Occurred");
     LOOKUP(DictSetItemString, "PyDict_SetItemString");
+    LOOKUP(CapsuleNew, "PyCapsule_New");
+    LOOKUP(CapsuleGetPointer, "PyCapsule_GetPointer");
     LOOKUP(ValueError, "PyExc_ValueError");
     LOOKUP(TypeError, "PyExc_TypeError");
     return 0;
@@ -526,76 +530,160 @@ static int bytes_of(PyObject *o, char **p, Py_ssize_t *n) {
     return 0;
 }
 
-// pco_py_respond is portico_request_respond_nowait with the head still in
-// Python objects: LINE, the status line (bytes), and HEADERS, a list or
-// tuple of (name, value) bytes pairs, joined here with NULs as
-// asgi.encode_fields does. Returns what portico_request_respond_nowait
-// returns, PCO_PY_FALLBACK, or -1 with an error set (out of memory).
-int pco_py_respond(uint64_t id, PyObject *line, PyObject *headers, PyObject *body, int flags) {
+// buffer is a growable byte buffer: on the caller's stack until it outgrows
+// it, then on the heap.
+typedef struct {
+    char *p;
+    size_t len, cap;
+    int heap;
+} buffer;
+
+// reserve makes room for MORE bytes; -1 with an error set if out of memory.
+static int reserve(buffer *b, size_t more) {
+    if (b->len + more <= b->cap) {
+        return 0;
+    }
+    size_t grown = (b->len + more) * 2;
+    char *bigger = b->heap ? realloc(b->p, grown) : malloc(grown);
+    if (!bigger) {
+        py.ErrSetString(*py.ValueError, "out of memory for a response head");
+        return -1;
+    }
+    if (!b->heap && b->len) {
+        memcpy(bigger, b->p, b->len);
+    }
+    b->p = bigger;
+    b->cap = grown;
+    b->heap = 1;
+    return 0;
+}
+
+static void put(buffer *b, const char *p, size_t n) {
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+}
+
+// put_head appends LINE (the status line) and HEADERS (a list or tuple of
+// (name, value) bytes pairs) joined with NULs, as asgi.encode_fields does.
+// Returns 0, PCO_PY_FALLBACK (the buffer as it was), or -1 with an error set.
+static int put_head(buffer *out, PyObject *line, PyObject *headers) {
     int list;
     Py_ssize_t count = length(headers, &list);
-    char *b, *l;
-    Py_ssize_t bn, ln;
-    if (count < 0 || bytes_of(body, &b, &bn) != 0 || bytes_of(line, &l, &ln) != 0) {
+    char *l;
+    Py_ssize_t ln;
+    if (count < 0 || bytes_of(line, &l, &ln) != 0) {
+        return PCO_PY_FALLBACK;
+    }
+    size_t start = out->len;
+    if (reserve(out, (size_t)ln) != 0) {
+        return -1;
+    }
+    put(out, l, (size_t)ln);
+    for (Py_ssize_t i = 0; i < count; i++) {
+        PyObject *pair = item(headers, list, i);
+        int pair_list;
+        char *name, *value;
+        Py_ssize_t nn, vn;
+        if (!pair || length(pair, &pair_list) != 2) {
+            out->len = start;
+            return PCO_PY_FALLBACK;
+        }
+        PyObject *n = item(pair, pair_list, 0), *v = item(pair, pair_list, 1);
+        if (!n || !v || bytes_of(n, &name, &nn) != 0 || bytes_of(v, &value, &vn) != 0 ||
+            memchr(name, 0, nn) || memchr(value, 0, vn)) {
+            out->len = start; // encode_fields names a NUL's header in its error
+            return PCO_PY_FALLBACK;
+        }
+        if (reserve(out, (size_t)nn + (size_t)vn + 2) != 0) {
+            return -1;
+        }
+        put(out, "", 1);
+        put(out, name, (size_t)nn);
+        put(out, "", 1);
+        put(out, value, (size_t)vn);
+    }
+    return 0;
+}
+
+// pco_py_respond is portico_request_respond_nowait with the head still in
+// Python objects: LINE, the status line (bytes), and HEADERS, a list or
+// tuple of (name, value) bytes pairs (put_head). Returns what
+// portico_request_respond_nowait returns, PCO_PY_FALLBACK, or -1 with an
+// error set (out of memory).
+int pco_py_respond(uint64_t id, PyObject *line, PyObject *headers, PyObject *body, int flags) {
+    char *b;
+    Py_ssize_t bn;
+    if (bytes_of(body, &b, &bn) != 0) {
         return PCO_PY_FALLBACK;
     }
     char stack[STACK_HEAD];
-    char *head = stack;
-    size_t cap = sizeof stack, used = 0;
-    int rc = 0;
-    for (Py_ssize_t i = -1; i < count; i++) {
-        char *name = l, *value = NULL;
-        Py_ssize_t nn = ln, vn = 0;
-        if (i >= 0) {
-            PyObject *pair = item(headers, list, i);
-            int pair_list;
-            if (!pair || length(pair, &pair_list) != 2) {
-                rc = PCO_PY_FALLBACK;
-                break;
-            }
-            PyObject *n = item(pair, pair_list, 0), *v = item(pair, pair_list, 1);
-            if (!n || !v || bytes_of(n, &name, &nn) != 0 || bytes_of(v, &value, &vn) != 0) {
-                rc = PCO_PY_FALLBACK;
-                break;
-            }
-            if (memchr(name, 0, nn) || memchr(value, 0, vn)) {
-                rc = PCO_PY_FALLBACK; // encode_fields names the header in its error
-                break;
-            }
-        }
-        size_t need = used + (size_t)nn + (i >= 0 ? (size_t)vn + 2 : 0);
-        if (need > cap) {
-            size_t grown = need * 2;
-            char *bigger = head == stack ? malloc(grown) : realloc(head, grown);
-            if (!bigger) {
-                py.ErrSetString(*py.ValueError, "out of memory for a response head");
-                rc = -1;
-                break;
-            }
-            if (head == stack) {
-                memcpy(bigger, stack, used);
-            }
-            head = bigger;
-            cap = grown;
-        }
-        if (i >= 0) {
-            head[used++] = 0;
-        }
-        memcpy(head + used, name, nn);
-        used += nn;
-        if (i >= 0) {
-            head[used++] = 0;
-            memcpy(head + used, value, vn);
-            used += vn;
-        }
-    }
+    buffer head = {stack, 0, sizeof stack, 0};
+    int rc = put_head(&head, line, headers);
     if (rc == 0) {
-        rc = portico_request_respond_nowait(id, (uint8_t *)head, used, (uint8_t *)b, (size_t)bn, flags);
+        rc = portico_request_respond_nowait(id, (uint8_t *)head.p, head.len, (uint8_t *)b, (size_t)bn, flags);
     }
-    if (head != stack) {
-        free(head);
+    if (head.heap) {
+        free(head.p);
     }
     return rc;
+}
+
+// ---- answers queued for one crossing ----
+//
+// A response the app finished in one send (head, whole body, end) is
+// queued by respond_later and answered with the rest of the queue by one
+// flush, at the end of the event loop's pass: one crossing into Go per
+// batch instead of one per request (capi/respond_batch.go has the record
+// layout). The queue is a capsule owned by the binding's server object.
+
+enum { BATCH_RECORD_HEAD = 20, REFUSED_MAX = 64, LATER_BODY_MAX = 64 * 1024 };
+
+static const char queue_name[] = "portico.respond_queue";
+
+static void free_queue(PyObject *capsule) {
+    buffer *q = py.CapsuleGetPointer(capsule, queue_name);
+    if (q) {
+        free(q->p);
+        free(q);
+    } else {
+        py.ErrClear();
+    }
+}
+
+static void put32(buffer *b, size_t at, uint32_t v) { memcpy(b->p + at, &v, 4); }
+
+// queue_respond appends a record; 0, PCO_PY_FALLBACK (not queued: the
+// binding answers at once) or -1 with an error set.
+static int queue_respond(buffer *q, uint64_t id, PyObject *line, PyObject *headers, PyObject *body, int flags) {
+    char *b;
+    Py_ssize_t bn;
+    if (bytes_of(body, &b, &bn) != 0 || bn > LATER_BODY_MAX) {
+        return PCO_PY_FALLBACK; // a big body is worth its own crossing, not a copy more
+    }
+    size_t at = q->len;
+    if (reserve(q, BATCH_RECORD_HEAD) != 0) {
+        return -1;
+    }
+    put(q, (const char *)&id, 8);
+    q->len += BATCH_RECORD_HEAD - 8;
+    int rc = put_head(q, line, headers);
+    if (rc == 0 && reserve(q, (size_t)bn) != 0) {
+        rc = -1;
+    }
+    if (rc != 0) {
+        q->len = at;
+        return rc;
+    }
+    size_t head = q->len - at - BATCH_RECORD_HEAD;
+    if (head > UINT32_MAX) {
+        q->len = at;
+        return PCO_PY_FALLBACK;
+    }
+    put(q, b, (size_t)bn);
+    put32(q, at + 8, (uint32_t)flags);
+    put32(q, at + 12, (uint32_t)head);
+    put32(q, at + 16, (uint32_t)bn);
+    return 0;
 }
 
 // ---- the binding's entry points ----
@@ -684,10 +772,87 @@ static PyObject *builtin_poll(PyObject *self, PyObject *const *args, Py_ssize_t 
     return py.LongFromLongLong(n);
 }
 
+// queue_of returns the queue in a capsule from new_queue, or NULL with an
+// error set.
+static buffer *queue_of(PyObject *capsule) { return py.CapsuleGetPointer(capsule, queue_name); }
+
+// new_queue() -> a queue for respond_later and flush.
+static PyObject *builtin_new_queue(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    (void)self;
+    (void)args;
+    if (arity(nargs, 0, "new_queue()") != 0) {
+        return NULL;
+    }
+    buffer *q = calloc(1, sizeof *q);
+    if (!q) {
+        py.ErrSetString(*py.ValueError, "out of memory for a response queue");
+        return NULL;
+    }
+    q->heap = 1;
+    PyObject *capsule = py.CapsuleNew(q, queue_name, free_queue);
+    if (!capsule) {
+        free(q);
+    }
+    return capsule;
+}
+
+// respond_later(queue, id, line, headers, body, flags) -> 0 (queued) or
+// PCO_PY_FALLBACK (not queued: a body over LATER_BODY_MAX, or what
+// pco_py_respond leaves to the binding).
+static PyObject *builtin_respond_later(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    unsigned long long id;
+    long long flags;
+    buffer *q;
+    (void)self;
+    if (arity(nargs, 6, "respond_later(queue, id, line, headers, body, flags)") != 0 ||
+        !(q = queue_of(args[0])) || unsigned_integer(args[1], &id) != 0 || integer(args[5], &flags) != 0) {
+        return NULL;
+    }
+    return result(queue_respond(q, id, args[2], args[3], args[4], (int)flags));
+}
+
+// flush(queue) -> the list of request ids whose heads the library refused
+// (answered 500 instead; at most REFUSED_MAX listed). The queue is emptied.
+static PyObject *builtin_flush(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    buffer *q;
+    (void)self;
+    if (arity(nargs, 1, "flush(queue)") != 0 || !(q = queue_of(args[0]))) {
+        return NULL;
+    }
+    uint64_t refused[REFUSED_MAX];
+    int64_t n = 0;
+    if (q->len > 0) {
+        n = pco_respond_batch((uint8_t *)q->p, q->len, refused, REFUSED_MAX);
+        q->len = 0;
+        if (q->cap > (1 << 20)) { // one huge body: do not keep its room
+            free(q->p);
+            q->p = NULL;
+            q->cap = 0;
+        }
+    }
+    if (n < 0) {
+        py.ErrSetString(*py.ValueError, "the library refused the response queue (malformed, or used after a fork)");
+        return NULL;
+    }
+    PyObject *ids = py.ListNew((Py_ssize_t)n);
+    for (int64_t i = 0; ids && i < n; i++) {
+        PyObject *id = py.LongFromUnsignedLongLong(refused[i]);
+        if (!id) {
+            py.DecRef(ids);
+            return NULL;
+        }
+        py.ListSetItem(ids, (Py_ssize_t)i, id);
+    }
+    return ids;
+}
+
 static method_def methods[] = {
     {"respond", builtin_respond, METH_FASTCALL, "respond(id, line, headers, body, flags)"},
     {"events", builtin_events, METH_FASTCALL, "events(batch, size, out, addrs, root_path)"},
     {"poll", builtin_poll, METH_FASTCALL, "poll(handle, buffer, capacity, out, addrs, root_path)"},
+    {"new_queue", builtin_new_queue, METH_FASTCALL, "new_queue()"},
+    {"respond_later", builtin_respond_later, METH_FASTCALL, "respond_later(queue, id, line, headers, body, flags)"},
+    {"flush", builtin_flush, METH_FASTCALL, "flush(queue)"},
 };
 
 // pco_py_functions stores the builtins above in the dict OUT by name (after

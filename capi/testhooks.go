@@ -123,3 +123,12 @@ func hkDebugStats(out []int64, n int) int {
 	}
 	return int(portico_debug_stats(p, C.size_t(n)))
 }
+
+func hkRespondBatch(queue []byte, bad []uint64) int64 {
+	p, n := cBuf(queue)
+	var b *C.uint64_t
+	if len(bad) > 0 {
+		b = (*C.uint64_t)(unsafe.Pointer(&bad[0]))
+	}
+	return int64(pco_respond_batch(p, n, b, C.size_t(len(bad))))
+}

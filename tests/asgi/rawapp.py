@@ -177,10 +177,17 @@ async def nul_header(scope, receive, send):
     await send({'type': 'http.response.body', 'body': b'never'})
 
 
+async def crlf_header(scope, receive, send):
+    # No NUL: the binding passes it on, and the library refuses the CR LF.
+    await read_body(receive)
+    await send({'type': 'http.response.start', 'status': 200, 'headers': [(b'x-split', b'a\r\nx-injected: 1')]})
+    await send({'type': 'http.response.body', 'body': b'never'})
+
+
 ROUTES = {'/waitgone': wait_gone, '/echo': echo, '/stream': stream, '/big': big, '/slow': slow, '/upload': upload_gone,
           '/events': show_events, '/hint': hint, '/trailers': trailers, '/push': push,
           '/pushed.css': pushed, '/crash': crash, '/noresponse': noresponse,
-          '/nul': nul_header}
+          '/nul': nul_header, '/crlf': crlf_header}
 
 
 async def websocket(scope, receive, send):

@@ -153,6 +153,27 @@ class BuiltinTests(unittest.TestCase):
         with self.assertRaises(OverflowError):
             accel.respond(-1, b'200 OK', [], b'', 1)
 
+    def test_respond_later_queues_what_respond_would_take(self):
+        accel = self.accel
+        queue = accel.new_queue()
+        for headers in ([(b'a', b'1')], ((b'a', b'1'), [b'b', b'2']), [], [(b'x-%d' % i, b'v' * 100) for i in range(200)]):
+            self.assertEqual(accel.respond_later(queue, 123456789, b'200 OK', headers, b'hi', 1), 0)
+        self.assertEqual(accel.respond_later(queue, 1, b'200 OK', [], b'x' * 65536, 1), 0)
+        # Not queued: what respond leaves to encode_fields, and big bodies.
+        for headers, body in (([(b'a', b'x\0y')], b''), ([('a', '1')], b''), ([], bytearray(b'x')),
+                              ([], b'x' * 65537)):
+            self.assertEqual(accel.respond_later(queue, 2, b'200 OK', headers, body, 1), asgi.PY_FALLBACK)
+        # No such requests: nothing refused for its head, and the queue is empty after.
+        self.assertEqual(accel.flush(queue), [])
+        self.assertEqual(accel.flush(queue), [])
+
+    def test_a_queue_is_only_what_new_queue_made(self):
+        for bad in (None, b'queue', object()):
+            with self.assertRaises((TypeError, ValueError)):
+                self.accel.respond_later(bad, 1, b'200 OK', [], b'', 1)
+            with self.assertRaises((TypeError, ValueError)):
+                self.accel.flush(bad)
+
     def test_poll_of_no_server_is_refused(self):
         buf = ctypes.create_string_buffer(64)
         out = []

@@ -238,6 +238,13 @@ class RawAppTests(unittest.TestCase):
         # A NUL would split the head the library parses: refused, 500.
         self.assertEqual(self.get('/nul')[0].status, 500)
         self.assertIn("ValueError: NUL in header b'x-split'", self.server.output())
+        # A CR LF reaches the library, which refuses the head: 500, logged.
+        response, data = self.get('/crlf')
+        self.assertEqual((response.status, response.getheader('x-injected'), data), (500, None, b''))
+        deadline = time.time() + 10  # logged after the answer went out
+        while 'refused the response head' not in self.server.output() and time.time() < deadline:
+            time.sleep(0.05)
+        self.assertIn('refused the response head', self.server.output())
 
     def test_early_hint_over_http11(self):
         got = raw(self.server.port, b'GET /hint HTTP/1.1\r\nHost: x\r\n\r\n', until=b'"hinted"')

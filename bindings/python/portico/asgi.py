@@ -28,7 +28,7 @@ from collections import deque
 from urllib.parse import unquote
 
 from . import _lib
-from .errors import ERR_BUFFER, ERR_CLOSED, ERR_DONE, PorticoError
+from .errors import ERR_BUFFER, ERR_CLOSED, ERR_DONE, ERR_HEADER, PorticoError
 from .server import (REQ_BODY_COMPLETE, REQ_CHUNKED, REQ_PUSH, REQ_PUSHED, REQ_TLS,
                      REQ_TRAILERS, REQ_WEBSOCKET, Server)
 from .wsgi import tls_info
@@ -124,6 +124,10 @@ class _Conn:
         self.respond = lib.portico_request_respond_nowait
         accel = accelerator(lib)
         self.respond_fields = accel.respond if accel is not None else None
+        if accel is not None:  # answers finished in one send: queued, sent in one crossing
+            self.queue = accel.new_queue()
+            self.respond_later = accel.respond_later
+            self.flush = accel.flush
         self.write = lib.portico_request_write_nowait
         self.abort = lib.portico_request_abort
         self.want_body = lib.portico_request_want_body
@@ -196,12 +200,18 @@ class Accelerator:
     address, capacity, out list, address cache, root_path) is
     portico_server_poll and decode in one call; respond(id, status line,
     headers, body, flags) encodes a head of bytes pairs and answers in one
-    call. build_scope and encode_fields do the same in Python."""
+    call; respond_later(queue, ...) queues such an answer (a queue from
+    new_queue()) for flush(queue) to send with the others queued in the
+    same pass of the event loop. build_scope and encode_fields do the same
+    in Python."""
 
     def __init__(self, functions):
         self.decode = functions['events']
         self.poll = functions['poll']
         self.respond = functions['respond']
+        self.new_queue = functions['new_queue']
+        self.respond_later = functions['respond_later']
+        self.flush = functions['flush']
 
 
 _accelerator = []  # [Accelerator or None], once per process
@@ -426,11 +436,18 @@ class HTTPCycle:
         if head is not None:
             self.head = None
             flags = END if end else 0
-            if type(head) is tuple:
+            if type(head) is tuple:  # the library's helpers are there (pyaccel.c)
+                if end:
+                    rc = conn.respond_later(conn.queue, self.id, head[0], head[1], body, flags)
+                    if rc == 0:
+                        srv = self.srv
+                        if not srv.flush_pending:
+                            srv.flush_soon()
+                        return self._sent(0, end)
                 rc = conn.respond_fields(self.id, head[0], head[1], body, flags)
                 if rc != PY_FALLBACK:
                     return self._sent(rc, end)
-                head = encode_fields(head[1], head[0])
+                head = encode_fields(head[1], head[0])  # PY_FALLBACK: named errors, or bytes
             rc = conn.respond(self.id, head, len(head), body, len(body), flags)
         elif not self.started:
             raise RuntimeError('http.response.body before http.response.start')
@@ -454,7 +471,11 @@ class HTTPCycle:
 
     def _written(self, rc):
         if rc < 0:
-            if rc == -6:  # PORTICO_ERR_HEADER
+            if rc == ERR_HEADER:
+                # Nothing of it went out and the library still waits for an
+                # answer: 500 (or the response cut off, if it had started).
+                self.finished = True
+                self.srv.conn.abort(self.id, 500)
                 raise ValueError('the library refused the response head or body')
             self.disconnected = True
             self.finished = True
@@ -672,6 +693,7 @@ class ASGIServer:
         accel = accelerator(server._lib)
         self._poll_decode = accel.poll if accel is not None else None
         self._clear = True          # an eventfd to read; not with inline_io (epoll)
+        self.flush_pending = False  # a flush of conn.queue is scheduled
         self._grow(POLL_BUFFER)
 
     def _grow(self, size):
@@ -705,7 +727,10 @@ class ASGIServer:
                 events = []
                 n = poll_decode(handle, self._addr, self._cap, events, self.addrs, self.root_path)
                 if n > 0:
-                    self._dispatch_decoded(events, n)
+                    if self._dispatch_decoded(events, n) and not self.flush_pending:
+                        # After the new requests' first steps, in this pass
+                        # of the loop: what they answered goes out at once.
+                        self.flush_soon()
                     return
             else:
                 n = poll(handle, self._addr, self._cap)
@@ -747,18 +772,34 @@ class ASGIServer:
 
     def _dispatch_decoded(self, events, n):
         """_dispatch for a batch of N bytes the library decoded into EVENTS
-        (pyaccel.c)."""
+        (pyaccel.c); true if it began requests."""
         cycles = self.cycles
         view = None
+        began = False
         for request_id, kind, a, b, c in events:
             if kind == EV_REQUEST:  # a: flags, b: scope, c: body
                 self._begin(request_id, a, finish_scope(b, self.state), c)
+                began = True
                 continue
             cycle = cycles.get(request_id)
             if cycle is not None:  # else finished meanwhile; a: code, b:c the payload
                 if view is None:
                     view = memoryview(ctypes.string_at(self._addr, n))
                 deliver(cycle, kind, a, view[b:c])
+        return began
+
+    def flush_soon(self):
+        """Schedules _flush: the answers queued by respond_later go out
+        together once the callbacks ready now have run."""
+        self.flush_pending = True
+        self.loop.call_soon(self._flush)
+
+    def _flush(self):
+        self.flush_pending = False
+        conn = self.conn
+        for request_id in conn.flush(conn.queue):
+            log.error('the library refused the response head of request %d (a malformed status line or '
+                      'header field); the client got 500 instead', request_id)
 
     def _start(self, payload):
         request_id, flags, fields, body = parse_head(payload)
