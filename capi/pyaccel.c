@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "_cgo_export.h" // portico_request_respond_nowait
+#include "_cgo_export.h" // the exports called here
 
 typedef struct _object PyObject;
 typedef intptr_t Py_ssize_t;
@@ -742,6 +742,23 @@ static PyObject *builtin_respond(PyObject *self, PyObject *const *args, Py_ssize
     return result(pco_py_respond(id, args[1], args[2], args[3], (int)flags));
 }
 
+// ws_send(id, kind, data) -> portico_ws_send_nowait's result; DATA is bytes.
+static PyObject *builtin_ws_send(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    unsigned long long id;
+    long long kind;
+    char *data;
+    Py_ssize_t n;
+    (void)self;
+    if (arity(nargs, 3, "ws_send(id, kind, data)") != 0 || unsigned_integer(args[0], &id) != 0 ||
+        integer(args[1], &kind) != 0) {
+        return NULL;
+    }
+    if (py.BytesAsStringAndSize(args[2], &data, &n) != 0) {
+        return NULL; // its TypeError stands: data must be bytes
+    }
+    return py.LongFromLongLong(portico_ws_send_nowait(id, (int)kind, (uint8_t *)data, (size_t)n));
+}
+
 // events(batch address, size, out, addrs, root_path) -> pco_py_events's count.
 static PyObject *builtin_events(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     unsigned long long batch, n;
@@ -850,6 +867,7 @@ static method_def methods[] = {
     {"respond", builtin_respond, METH_FASTCALL, "respond(id, line, headers, body, flags)"},
     {"events", builtin_events, METH_FASTCALL, "events(batch, size, out, addrs, root_path)"},
     {"poll", builtin_poll, METH_FASTCALL, "poll(handle, buffer, capacity, out, addrs, root_path)"},
+    {"ws_send", builtin_ws_send, METH_FASTCALL, "ws_send(id, kind, data)"},
     {"new_queue", builtin_new_queue, METH_FASTCALL, "new_queue()"},
     {"respond_later", builtin_respond_later, METH_FASTCALL, "respond_later(queue, id, line, headers, body, flags)"},
     {"flush", builtin_flush, METH_FASTCALL, "flush(queue)"},

@@ -152,6 +152,11 @@ class BuiltinTests(unittest.TestCase):
             self.assertRaises(TypeError, call)
         with self.assertRaises(OverflowError):
             accel.respond(-1, b'200 OK', [], b'', 1)
+        for data in ('text', bytearray(b'x'), None):
+            self.assertRaises(TypeError, accel.ws_send, 1, 1, data)
+
+    def test_ws_send_of_no_websocket_is_refused(self):
+        self.assertEqual(self.accel.ws_send(1 << 62, 1, b'hello'), ERR_INVALID)
 
     def test_respond_later_queues_what_respond_would_take(self):
         accel = self.accel

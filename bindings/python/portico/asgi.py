@@ -138,6 +138,7 @@ class _Conn:
         self.ws_accept = lib.portico_request_websocket_accept
         self.ws_watch = lib.portico_ws_watch
         self.ws_send = lib.portico_ws_send_nowait
+        self.ws_send_bytes = accel.ws_send if accel is not None else None
         self.ws_close = lib.portico_ws_close
         self.ws_free = lib.portico_ws_free
 
@@ -202,8 +203,9 @@ class Accelerator:
     headers, body, flags) encodes a head of bytes pairs and answers in one
     call; respond_later(queue, ...) queues such an answer (a queue from
     new_queue()) for flush(queue) to send with the others queued in the
-    same pass of the event loop. build_scope and encode_fields do the same
-    in Python."""
+    same pass of the event loop; ws_send(id, kind, data) is
+    portico_ws_send_nowait for bytes. build_scope and encode_fields do the
+    same in Python."""
 
     def __init__(self, functions):
         self.decode = functions['events']
@@ -212,6 +214,7 @@ class Accelerator:
         self.new_queue = functions['new_queue']
         self.respond_later = functions['respond_later']
         self.flush = functions['flush']
+        self.ws_send = functions['ws_send']
 
 
 _accelerator = []  # [Accelerator or None], once per process
@@ -599,7 +602,10 @@ class WebSocketCycle:
                 data, op = text.encode('utf-8'), WS_TEXT
             else:
                 data, op = bytes(message.get('bytes') or b''), WS_BINARY
-            rc = conn.ws_send(self.id, op, data, len(data))
+            if conn.ws_send_bytes is not None:
+                rc = conn.ws_send_bytes(self.id, op, data)
+            else:
+                rc = conn.ws_send(self.id, op, data, len(data))
             if rc == WRITE_PENDING:
                 rc = await wait_written(self)
             if rc < 0:
