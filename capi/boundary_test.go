@@ -426,23 +426,30 @@ func TestWriteBoundarySeeds(t *testing.T) {
 	}
 }
 
-// TestBoundaryStaleRequest: a finished request's id stops working at once,
-// and a later request's id is new (ids are never reused).
-func TestBoundaryStaleRequest(t *testing.T) {
-	h := newHarness(t, nil)
+// listening makes a server (short graceful timeout) listening on a free
+// loopback port, freed by cleanup; it returns the handle and the address.
+func (h *harness) listening() (uintptr, string) {
 	o := hkOptionsNew()
 	defer hkOptionsFree(o)
 	hkOptionsSet(o, ptr("graceful_timeout_ms"), ptr("100"))
 	s := hkServerNew(o)
 	h.live[s] = true
-	defer h.cleanup()
 	idx := hkServerListen(s, ptr("127.0.0.1:0"))
 	buf := make([]byte, 128)
 	n := hkServerAddress(s, idx, buf)
 	if idx != 0 || n <= 0 {
-		t.Fatalf("listen %d, address %d", idx, n)
+		h.t.Fatalf("listen %d, address %d", idx, n)
 	}
-	c, err := net.Dial("tcp", string(buf[:n]))
+	return s, string(buf[:n])
+}
+
+// TestBoundaryStaleRequest: a finished request's id stops working at once,
+// and a later request's id is new (ids are never reused).
+func TestBoundaryStaleRequest(t *testing.T) {
+	h := newHarness(t, nil)
+	defer h.cleanup()
+	s, addr := h.listening()
+	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

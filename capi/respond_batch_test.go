@@ -22,23 +22,13 @@ func batchRecord(id uint64, head, body string) []byte {
 // reported; a malformed queue is refused.
 func TestRespondBatch(t *testing.T) {
 	h := newHarness(t, nil)
-	o := hkOptionsNew()
-	defer hkOptionsFree(o)
-	hkOptionsSet(o, ptr("graceful_timeout_ms"), ptr("100"))
-	s := hkServerNew(o)
-	h.live[s] = true
 	defer h.cleanup()
-	idx := hkServerListen(s, ptr("127.0.0.1:0"))
-	buf := make([]byte, 128)
-	n := hkServerAddress(s, idx, buf)
-	if idx != 0 || n <= 0 {
-		t.Fatalf("listen %d, address %d", idx, n)
-	}
+	s, addr := h.listening()
 	rec := make([]byte, 1<<17)
 	var clients []net.Conn
 	var ids []uint64
 	for i := 0; i < 3; i++ {
-		c, err := net.Dial("tcp", string(buf[:n]))
+		c, err := net.Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
