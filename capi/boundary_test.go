@@ -61,6 +61,7 @@ const (
 	opWSSend
 	opWSClose
 	opWSFree
+	opRespondBatch // pco_respond_batch, the Python binding's answer queue
 	opCount
 )
 
@@ -319,6 +320,26 @@ func (h *harness) step() {
 		h.check("ws_close", int64(hkWSClose(id, code, h.str("", "bye", strings.Repeat("r", 200)))))
 	case opWSFree:
 		h.check("ws_free", int64(hkWSFree(h.id())))
+	case opRespondBatch:
+		// Records for live, spent or forged ids, then maybe cut anywhere
+		// (the binding never sends that, but the export must not care).
+		var q []byte
+		for i := h.byte() % 4; i > 0; i-- {
+			id, head := h.id(), h.str(heads...)
+			hs := ""
+			if head != nil {
+				hs = *head
+			}
+			q = append(q, batchRecord(id, hs, string(h.bytes()))...)
+		}
+		if cut := int(h.byte()); cut&1 == 1 && len(q) > 0 {
+			q = q[:cut%len(q)]
+		}
+		var bad []uint64
+		if k := h.byte() % 3; k > 0 {
+			bad = make([]uint64, k)
+		}
+		h.check("respond_batch", hkRespondBatch(q, bad))
 	}
 }
 
@@ -367,6 +388,9 @@ func boundarySeeds() []boundarySeed {
 			opWSSend, 0, 1, 2, 'o', 'k', opWSSend, 0, 1, 1, 0xff, opWSSend, 0, 9, 0, opWSClose, 0, 0xe8, 0x03, 1, opWSRecv, 0, 0x50, 10, 0, opWSFree, 0, opWSSend, 0, 1, 1, 'x')},
 		{"shutdown_then_use", p(opOptionsNew, opServerNew, 0, opListen, 0, 0, opClient, 0, 4, opShutdown, 0, opNext, 0, 0x50, 1, opListen, 0, 0, opServerFree, 0, opServerFree, 0, opFD, 0, opRespond, 0, 0, 0, 1)},
 		{"early_hints_push", p(opOptionsNew, opServerNew, 0, opListen, 0, 0, opClient, 0, 0, opEarlyHints, 0, 8, 'l', 'i', 'n', 'k', 0, '<', '>', 0, opPush, 0, 2, '/', 'x', opRespond, 0, 1, 0xff, 1)},
+		{"respond_batch", p(opOptionsNew, opServerNew, 0, opListen, 0, 0, opClient, 0, 0, opClient, 0, 0,
+			opRespondBatch, 3, 0, 0, 2, 'h', 'i', 1, 5, 0, 0xc1, 1, 0xff, 0, 2,
+			opRespondBatch, 1, 0, 0, 0, 1, 0)},
 		{"small_buffers", p(opOptionsNew, opServerNew, 0, opListen, 0, 0, opAddress, 0, 0, 0x21, opLastError, 0, 0x21, opClient, 0, 0, opNext, 0, 0x22, 1, opNext, 0, 0x10, 1, opNext, 0, 0x80, 1)},
 	}
 }

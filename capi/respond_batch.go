@@ -31,13 +31,21 @@ const batchRecordHead = 20
 // bad record is answered).
 //
 //export pco_respond_batch
-func pco_respond_batch(buf *C.uint8_t, n C.size_t, bad *C.uint64_t, badCap C.size_t) C.int64_t {
+func pco_respond_batch(buf *C.uint8_t, n C.size_t, bad *C.uint64_t, badCap C.size_t) (rc C.int64_t) {
 	if forked() {
 		return errForked
 	}
+	defer func() {
+		if recover() != nil {
+			rc = errInternal
+		}
+	}()
 	b := goBytes(buf, n)
 	refused := 0
-	badIDs := unsafe.Slice((*uint64)(unsafe.Pointer(bad)), int(badCap))
+	var badIDs []uint64
+	if bad != nil {
+		badIDs = unsafe.Slice((*uint64)(unsafe.Pointer(bad)), int(badCap))
+	}
 	for len(b) > 0 {
 		if len(b) < batchRecordHead {
 			return errInvalid
