@@ -222,7 +222,8 @@ func TestRequestTimeoutCutsStartedResponse(t *testing.T) {
 func TestRequestTimeoutWhileReadingBody(t *testing.T) {
 	h, addr := startServer(t, func(o *Options) { o.RequestTimeout = 200 * time.Millisecond })
 	c, r := dial(t, addr)
-	fmt.Fprint(c, "POST /stall HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab")
+	// Over prefetch_size, so the host has the request while its body stalls.
+	fmt.Fprint(c, "POST /stall HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nab")
 	p := h.next()
 	done := make(chan error, 1)
 	go func() {

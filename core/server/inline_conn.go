@@ -31,6 +31,8 @@ type inlineState struct {
 	eof      bool         // a read returned 0
 	linger   bool         // half-closed after an error answer: discard until EOF
 	wsPaused bool         // a WebSocket's inbox is full: read once the host takes messages
+	awaiting *Exchange    // a request whose body is still arriving (inReadBody)
+	awaitLen int          // its Content-Length
 	deadline atomic.Int64 // unix ns; 0: none. The sweep reads it without mu
 	headAt   int64        // when the first byte of the current head arrived
 }
@@ -171,6 +173,10 @@ func readNow(fd int, buf []byte) (int, syscall.Errno) {
 func (c *conn) inRead() {
 	in := c.in
 	in.readable = false
+	if in.awaiting != nil {
+		c.inReadBody()
+		return
+	}
 	for !in.closed {
 		if in.sniff {
 			switch coreconn.Sniff(c.p.Buffered()) { // the rule both modes share
@@ -202,12 +208,19 @@ func (c *conn) inRead() {
 		case h1.RequestEvent:
 			in.headAt = 0
 			req := c.p.Request()
-			if c.inlineable(req) {
-				c.inDispatch(nil)
+			if ok, complete := c.inlineable(req); ok {
+				ex := c.inExchange(req, nil)
+				if complete {
+					c.inDispatch(ex)
+					return
+				}
+				in.awaiting, in.awaitLen = ex, int(req.ContentLength)
+				in.deadline.Store(in.l.now.Load() + int64(c.srv.opts.BodyTimeout))
+				c.inReadBody()
 				return
 			}
 			if offer := c.inlineOffer(req); offer != nil {
-				c.inDispatch(offer) // inline_ws.go
+				c.inDispatch(c.inExchange(req, offer)) // inline_ws.go
 				return
 			}
 			c.handOver(ev, true)
@@ -243,22 +256,47 @@ func (c *conn) inWaiting() {
 	in.deadline.Store(in.headAt + int64(c.srv.opts.HeaderTimeout))
 }
 
-// inlineable reports a request the inline path serves whole: no protocol
-// switch, no interim response, and a body that has fully arrived.
-func (c *conn) inlineable(req *h1.Request) bool {
-	if req.Upgrade != nil || req.Expect100 || req.Chunked || bytes.Equal(req.Method, []byte("CONNECT")) {
-		return false
+// inlineable reports whether the inline path serves the request just
+// parsed: no protocol switch, no interim response, and a body of at most
+// prefetch_size, which its record carries (a bigger upload goes to the
+// goroutine path, which streams it to the host). complete: all of the body
+// has arrived; otherwise inReadBody waits for the rest.
+func (c *conn) inlineable(req *h1.Request) (ok, complete bool) {
+	if req.Upgrade != nil || req.Expect100 || req.Chunked || bytes.Equal(req.Method, []byte("CONNECT")) ||
+		req.ContentLength > int64(c.srv.opts.PrefetchSize) {
+		return false, false
 	}
-	if req.ContentLength > 0 {
-		return req.ContentLength <= int64(len(c.p.Buffered())) &&
-			req.ContentLength <= int64(c.srv.opts.PrefetchSize)
-	}
-	return true
+	return true, req.ContentLength <= int64(len(c.p.Buffered()))
 }
 
-// inDispatch queues the request just parsed for the host (loop thread).
-func (c *conn) inDispatch(offer *ws.Offer) {
-	req := c.p.Request()
+// inReadBody reads the body of the request in.awaiting until all of it is
+// buffered, then queues the request. A stall past body_timeout closes the
+// connection (the sweep), as a client cut off mid-body does here: the host
+// never saw the request, so there is nobody to answer.
+func (c *conn) inReadBody() {
+	in := c.in
+	for len(c.p.Buffered()) < in.awaitLen {
+		if in.eof {
+			in.awaiting = nil
+			c.inClose()
+			return
+		}
+		if !c.fill() {
+			if !in.closed {
+				in.deadline.Store(in.l.now.Load() + int64(c.srv.opts.BodyTimeout))
+			}
+			return
+		}
+	}
+	ex := in.awaiting
+	in.awaiting = nil
+	c.inDispatch(ex)
+}
+
+// inExchange makes the host's exchange for the request just parsed. It
+// copies what it needs of req, whose fields point into the parser's buffer
+// (which the next read may move).
+func (c *conn) inExchange(req *h1.Request, offer *ws.Offer) *Exchange {
 	ex := &Exchange{b: c, srv: c.srv}
 	ex.head = c.packHead(req)
 	if offer != nil {
@@ -268,6 +306,12 @@ func (c *conn) inDispatch(offer *ws.Offer) {
 	if req.Minor >= 1 && coreconn.TETrailers(req.Fields) {
 		ex.flags |= reqTrailers
 	}
+	return ex
+}
+
+// inDispatch queues a request for the host, its body (or what of it fits
+// in prefetch_size) with it (loop thread).
+func (c *conn) inDispatch(ex *Exchange) {
 	c.prefetch(ex, c.srv.opts.PrefetchSize)
 	c.ex, c.exDone, c.closeAfter = ex, false, false
 	c.in.deadline.Store(0) // the host has it; body_timeout bounds its writes

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -125,12 +126,15 @@ func TestInlineHandOver(t *testing.T) {
 			}
 			p.ex.Respond(head("200 OK"), []byte("ok"), true)
 		}},
-		{"partial-body", func(t *testing.T, h *host, c net.Conn, r *bufio.Reader) {
-			fmt.Fprint(c, "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234")
+		{"partial-body-over-prefetch", func(t *testing.T, h *host, c net.Conn, r *bufio.Reader) {
+			// Over prefetch_size (64 KiB) and not all here: streamed by the
+			// goroutine path (smaller ones wait inline: TestInlineBodyArrivesLater).
+			body := strings.Repeat("0123456789", 7000)
+			fmt.Fprintf(c, "POST /p HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s", len(body), body[:5])
 			p := handedOver(t, h)
-			go c.Write([]byte("56789"))
-			if b := p.readAll(t); string(b) != "0123456789" {
-				t.Fatalf("body %q", b)
+			go c.Write([]byte(body[5:]))
+			if b := p.readAll(t); string(b) != body {
+				t.Fatalf("body of %d bytes, want %d", len(b), len(body))
 			}
 			p.ex.Respond(head("200 OK"), []byte("ok"), true)
 		}},
@@ -192,6 +196,54 @@ func TestInlineHandOver(t *testing.T) {
 				t.Fatalf("answer %q", body)
 			}
 		})
+	}
+}
+
+// A body of at most prefetch_size that arrives after its head is awaited
+// inline and handed over whole; a stalled one costs its connection at
+// body_timeout, and one cut off by the client reaches nobody. Other
+// connections are served meanwhile.
+func TestInlineBodyArrivesLater(t *testing.T) {
+	requireInline(t)
+	h, addr := startServer(t, func(o *Options) { o.BodyTimeout = 300 * time.Millisecond })
+	c, r := dial(t, addr)
+	fmt.Fprint(c, "POST /later HTTP/1.1\r\nHost: x\r\nContent-Length: 20000\r\n\r\n01234")
+	stalled, _ := dial(t, addr)
+	fmt.Fprint(stalled, "POST /stalled HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234")
+	cut, _ := dial(t, addr)
+	fmt.Fprint(cut, "POST /cut HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234")
+	cut.Close()
+	other, otherR := dial(t, addr)
+	fmt.Fprint(other, "GET /other HTTP/1.1\r\nHost: x\r\n\r\n")
+	p := h.next()
+	if p.fields[1] != "/other" || !p.inline() {
+		t.Fatalf("first request pulled: %s (inline %v)", p.fields[1], p.inline())
+	}
+	p.ex.Respond(head("200 OK"), []byte("other"), true)
+	if _, body := readResp(t, otherR); body != "other" {
+		t.Fatalf("other: %q", body)
+	}
+	rest := strings.Repeat("x", 20000-5)
+	for i := 0; i < len(rest); i += 4000 { // in pieces, a pause between
+		time.Sleep(10 * time.Millisecond)
+		c.Write([]byte(rest[i:min(i+4000, len(rest))]))
+	}
+	p = h.next()
+	if p.fields[1] != "/later" || !p.inline() || p.flags&reqBodyComplete == 0 || string(p.body) != "01234"+rest {
+		t.Fatalf("%s inline %v flags %x body of %d bytes", p.fields[1], p.inline(), p.flags, len(p.body))
+	}
+	p.ex.Respond(head("200 OK"), []byte("later"), true)
+	if _, body := readResp(t, r); body != "later" {
+		t.Fatalf("later: %q", body)
+	}
+	// The stalled one is closed at body_timeout; neither it nor the cut
+	// one ever reaches the host.
+	stalled.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if n, err := stalled.Read(make([]byte, 64)); err != io.EOF {
+		t.Fatalf("stalled body: read %d, %v; want EOF", n, err)
+	}
+	if n, err := h.srv.Next(200*time.Millisecond, h.buf); err != ErrTimeout {
+		t.Fatalf("Next after the stall: %d %v, want nothing", n, err)
 	}
 }
 
