@@ -97,9 +97,8 @@ portico_options *portico_options_new(void);
  * 5000, body_timeout_ms 30000 (a stalled body read), graceful_timeout_ms
  * 30000, queue_size 1024 (requests waiting for the host), prefetch_size
  * 65536 (body bytes carried in a request record; a cleartext HTTP/1.1
- * request whose Content-Length is within it is handed over once all of
- * its body has arrived, a stall past body_timeout_ms closing the
- * connection), server_header "" (empty:
+ * request whose Content-Length is within it waits up to 100 ms for the
+ * rest of its body, then comes with what arrived), server_header "" (empty:
  * none), certfile and keyfile "" (PEM files for TLS listeners),
  * ca_certs "" (PEM CAs that client certificates must chain to),
  * verify_client "none" (client certificates: "optional" verifies one if

@@ -60,6 +60,7 @@ type conn struct {
 	in     *inlineState // set while the host's thread does the I/O (inline.go)
 	seed   h1.Event     // with seeded: the first event serve handles,
 	seeded bool         // for a connection handed over by the inline path
+	seedEx *Exchange    // or a request it built whose body is still coming
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -117,7 +118,8 @@ func (c *conn) serve() {
 		}
 	}
 	var headStart time.Time
-	sniff := !secure && !c.seeded // cleartext: HTTP/2 with prior knowledge starts with its preface
+	// Cleartext: HTTP/2 with prior knowledge starts with its preface.
+	sniff := !secure && !c.seeded && c.seedEx == nil
 	for {
 		if sniff {
 			// The sniffing rule is shared with connection mode (core/conn).
@@ -136,6 +138,13 @@ func (c *conn) serve() {
 			sniff = false
 		}
 		c.mu.Lock()
+		if built := c.seedEx; built != nil {
+			c.seedEx = nil
+			if !c.serveExchange(c.queueExchange(built)) {
+				return
+			}
+			continue
+		}
 		ev := c.seed
 		if !c.seeded {
 			ev = c.p.Next()
@@ -155,15 +164,7 @@ func (c *conn) serve() {
 					return
 				}
 			}
-			ex := c.dispatch()
-			if ex == nil || !c.await(ex) {
-				return
-			}
-			if c.ws != nil {
-				c.serveWebSocket(c.ws)
-				return
-			}
-			if c.srv.draining.Load() || !c.p.KeepAlive() {
+			if !c.serveExchange(c.dispatch()) {
 				return
 			}
 		case h1.ErrorEvent:
@@ -280,6 +281,12 @@ func (c *conn) dispatch() *Exchange {
 	if req.Expect100 {
 		ex.flags |= reqExpectContinue
 	}
+	return c.queueExchange(ex)
+}
+
+// queueExchange hands a request made from the parser's head to the host,
+// with what of its body is buffered. Called with mu held; unlocks it.
+func (c *conn) queueExchange(ex *Exchange) *Exchange {
 	c.prefetch(ex, c.srv.opts.PrefetchSize)
 	c.ex, c.exDone, c.closeAfter = ex, false, false
 	c.mu.Unlock()
@@ -289,6 +296,19 @@ func (c *conn) dispatch() *Exchange {
 		return nil
 	}
 	return ex
+}
+
+// serveExchange waits for the host to finish ex (nil: it could not be
+// queued), then serves a WebSocket it accepted; false ends the connection.
+func (c *conn) serveExchange(ex *Exchange) bool {
+	if ex == nil || !c.await(ex) {
+		return false
+	}
+	if c.ws != nil {
+		c.serveWebSocket(c.ws)
+		return false
+	}
+	return !c.srv.draining.Load() && c.p.KeepAlive()
 }
 
 func (c *conn) packHead(req *h1.Request) []byte {

@@ -360,7 +360,11 @@ func (l *inlineLoop) sweep(now int64) {
 		if in := c.in; in != nil && !in.closed && c.ex == nil {
 			switch {
 			case in.deadline.Load() != 0 && now > in.deadline.Load():
-				c.inClose()
+				if in.awaiting != nil {
+					c.inHandOverAwaiting() // inline_conn.go
+				} else {
+					c.inClose()
+				}
 			case draining && !c.wsLive && c.p.Idle() && !in.linger:
 				c.inDrainClose()
 			}

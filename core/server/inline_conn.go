@@ -215,7 +215,7 @@ func (c *conn) inRead() {
 					return
 				}
 				in.awaiting, in.awaitLen = ex, int(req.ContentLength)
-				in.deadline.Store(in.l.now.Load() + int64(c.srv.opts.BodyTimeout))
+				in.deadline.Store(in.l.now.Load() + int64(inlineBodyWait))
 				c.inReadBody()
 				return
 			}
@@ -269,10 +269,16 @@ func (c *conn) inlineable(req *h1.Request) (ok, complete bool) {
 	return true, req.ContentLength <= int64(len(c.p.Buffered()))
 }
 
+// inlineBodyWait is how long the loop waits for the rest of a body that
+// did not come with its head: long enough for the segments right behind
+// it, short enough that a slow upload soon reaches the host (which may
+// answer without reading it) on the goroutine path.
+var inlineBodyWait = 100 * time.Millisecond // a variable for the tests
+
 // inReadBody reads the body of the request in.awaiting until all of it is
-// buffered, then queues the request. A stall past body_timeout closes the
-// connection (the sweep), as a client cut off mid-body does here: the host
-// never saw the request, so there is nobody to answer.
+// buffered, then queues the request. Past inlineBodyWait the sweep hands
+// it to the goroutine path (inHandOverAwaiting). A client that closes
+// first reaches nobody: the host never saw its request.
 func (c *conn) inReadBody() {
 	in := c.in
 	for len(c.p.Buffered()) < in.awaitLen {
@@ -282,15 +288,19 @@ func (c *conn) inReadBody() {
 			return
 		}
 		if !c.fill() {
-			if !in.closed {
-				in.deadline.Store(in.l.now.Load() + int64(c.srv.opts.BodyTimeout))
-			}
 			return
 		}
 	}
 	ex := in.awaiting
 	in.awaiting = nil
 	c.inDispatch(ex)
+}
+
+// inHandOverAwaiting moves a connection whose request body is slow to come
+// to the goroutine path, the request built already (loop thread).
+func (c *conn) inHandOverAwaiting() {
+	c.seedEx, c.in.awaiting = c.in.awaiting, nil
+	c.handOver(0, false)
 }
 
 // inExchange makes the host's exchange for the request just parsed. It
