@@ -23,7 +23,11 @@ typedef struct _object PyObject;
 typedef intptr_t Py_ssize_t;
 
 // The poll batch's layout (portico.h, "Event mode").
-enum { EVENT_HEAD = 16, RECORD_HEAD = 16, EV_REQUEST = 1, ADDR_CACHE = 4096 };
+enum { EVENT_HEAD = 16, RECORD_HEAD = 16, EV_REQUEST = 1, EV_WS = 3, ADDR_CACHE = 4096 };
+
+// A WebSocket text or binary message, decoded here into its ASGI
+// websocket.receive message (a kind of this binding's, not portico.h's).
+enum { WS_TEXT = 1, WS_BINARY = 2, EV_WS_MESSAGE = 0x103 };
 
 static struct {
     PyObject *(*DictNew)(void);
@@ -68,12 +72,12 @@ static struct {
 enum {
     K_TYPE, K_ASGI, K_HTTP_VERSION, K_METHOD, K_SCHEME, K_PATH, K_RAW_PATH, K_QUERY,
     K_ROOT_PATH, K_HEADERS, K_CLIENT, K_SERVER, K_EXTENSIONS, V_HTTP, V_11, V_2, V_10,
-    V_GET, V_POST, V_HEAD, V_SCHEME_HTTP, V_SCHEME_HTTPS, N_INTERNED
+    V_GET, V_POST, V_HEAD, V_SCHEME_HTTP, V_SCHEME_HTTPS, K_TEXT, K_BYTES, V_WS_RECEIVE, N_INTERNED
 };
 static const char *const interned_text[N_INTERNED] = {
     "type", "asgi", "http_version", "method", "scheme", "path", "raw_path", "query_string",
     "root_path", "headers", "client", "server", "extensions", "http", "1.1", "2", "1.0",
-    "GET", "POST", "HEAD", "http", "https",
+    "GET", "POST", "HEAD", "http", "https", "text", "bytes", "websocket.receive",
 };
 static PyObject *interned[N_INTERNED];
 static PyObject *asgi_version; // the shared scope["asgi"] dict
@@ -435,10 +439,39 @@ static PyObject *tuple5(PyObject *a, PyObject *b, PyObject *c, PyObject *d, PyOb
     return t;
 }
 
+// ws_message makes {"type": "websocket.receive", "text" or "bytes": ...}
+// for a message's payload, or NULL with no error set if it cannot (then
+// the binding decodes it: text that is not UTF-8 is its to report).
+static PyObject *ws_message(const char *p, Py_ssize_t n, int text) {
+    PyObject *d = py.DictNew();
+    PyObject *payload = !d ? NULL : text ? py.DecodeUTF8(p, n, NULL) : py.BytesFromStringAndSize(p, n);
+    if (!payload) {
+        if (d) {
+            py.DecRef(d);
+        }
+        py.ErrClear();
+        return NULL;
+    }
+    if (set(d, K_TYPE, borrowed(interned[V_WS_RECEIVE])) != 0) {
+        py.DecRef(payload);
+        py.DecRef(d);
+        py.ErrClear();
+        return NULL;
+    }
+    if (set(d, text ? K_TEXT : K_BYTES, payload) != 0) { // set takes payload either way
+        py.DecRef(d);
+        py.ErrClear();
+        return NULL;
+    }
+    return d;
+}
+
 // pco_py_events appends one tuple per event of the poll batch at BATCH (N
 // bytes) to the list OUT: (request id, kind, flags, scope, body) for a new
-// request, (request id, kind, code, start, end) for the others, start and
-// end delimiting the payload in the batch. ADDRS is the binding's cache of
+// request; (request id, EV_WS_MESSAGE, size, message, None) for a
+// WebSocket text or binary message, MESSAGE its ASGI websocket.receive
+// dict and SIZE the payload's bytes; (request id, kind, code, start, end)
+// for the others, start and end delimiting the payload in the batch. ADDRS is the binding's cache of
 // address tuples, ROOT_PATH the scope's root_path. Returns the number of
 // events, or -1 with a Python error set.
 int pco_py_events(const uint8_t *batch, size_t n, PyObject *out, PyObject *addrs,
@@ -471,9 +504,18 @@ int pco_py_events(const uint8_t *batch, size_t n, PyObject *out, PyObject *addrs
                        py.LongFromLongLong(le32(r + 8)), s,
                        py.BytesFromStringAndSize(h + head, (Py_ssize_t)(length - RECORD_HEAD - head)));
         } else {
-            t = tuple5(py.LongFromUnsignedLongLong(id), py.LongFromLongLong(kind),
-                       py.LongFromLongLong(code), py.LongFromLongLong((long long)start),
-                       py.LongFromLongLong((long long)off));
+            PyObject *m = NULL;
+            if (kind == EV_WS && (code == WS_TEXT || code == WS_BINARY)) {
+                m = ws_message((const char *)batch + start, (Py_ssize_t)length, code == WS_TEXT);
+            }
+            if (m) {
+                t = tuple5(py.LongFromUnsignedLongLong(id), py.LongFromLongLong(EV_WS_MESSAGE),
+                           py.LongFromLongLong((long long)length), m, borrowed(none));
+            } else {
+                t = tuple5(py.LongFromUnsignedLongLong(id), py.LongFromLongLong(kind),
+                           py.LongFromLongLong(code), py.LongFromLongLong((long long)start),
+                           py.LongFromLongLong((long long)off));
+            }
         }
         if (!t) {
             return -1;

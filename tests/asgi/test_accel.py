@@ -81,16 +81,30 @@ class DecoderTests(unittest.TestCase):
 
     def test_body_flags_and_other_events(self):
         batch = (request_event(3, BASE, flags=0x21, body=b'payload') +
-                 other_event(3, EV_WS, 2, b'\x00\x01binary') +
+                 other_event(3, EV_WS, 8, b'\x03\xe8bye') +
                  other_event(4, asgi.EV_WRITTEN, -4, b''))
         out = self.decode(batch)
         self.assertEqual(out[0][0:3], (3, EV_REQUEST, 0x21))
         self.assertEqual(out[0][4], b'payload')
         start, end = out[1][3], out[1][4]
-        self.assertEqual(out[1][0:3], (3, EV_WS, 2))
-        self.assertEqual(batch[start:end], b'\x00\x01binary')
+        self.assertEqual(out[1][0:3], (3, EV_WS, 8))  # a close: the binding decodes it
+        self.assertEqual(batch[start:end], b'\x03\xe8bye')
         self.assertEqual(out[2][0:3], (4, asgi.EV_WRITTEN, -4))
         self.assertEqual(out[2][3], out[2][4])
+
+    def test_websocket_messages_become_asgi_messages(self):
+        text = 'h\u00e9llo \u2603'.encode('utf-8')
+        batch = (other_event(5, EV_WS, asgi.WS_TEXT, text) + other_event(5, EV_WS, asgi.WS_BINARY, b'\x00\xff') +
+                 other_event(5, EV_WS, asgi.WS_TEXT, b'') + other_event(5, EV_WS, asgi.WS_TEXT, b'bad \xff'))
+        out = self.decode(batch)
+        self.assertEqual(out[0], (5, asgi.EV_WS_MESSAGE, len(text),
+                                  {'type': 'websocket.receive', 'text': 'h\u00e9llo \u2603'}, None))
+        self.assertEqual(out[1], (5, asgi.EV_WS_MESSAGE, 2, {'type': 'websocket.receive', 'bytes': b'\x00\xff'}, None))
+        self.assertEqual(out[2], (5, asgi.EV_WS_MESSAGE, 0, {'type': 'websocket.receive', 'text': ''}, None))
+        # Not UTF-8 (the library checks text frames, so this is a broken
+        # batch): left in the batch for the binding, which reports it.
+        self.assertEqual(out[3][0:3], (5, EV_WS, asgi.WS_TEXT))
+        self.assertEqual(batch[out[3][3]:out[3][4]], b'bad \xff')
 
     def test_address_pairs_are_cached_and_bounded(self):
         addrs = {}

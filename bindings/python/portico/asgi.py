@@ -42,6 +42,7 @@ WRITE_PENDING = 1
 PY_FALLBACK = -1000          # pco_py_respond: encode the head in Python
 END = 1
 WS_TEXT, WS_BINARY, WS_CLOSE = 1, 2, 8
+EV_WS_MESSAGE = 0x103  # pyaccel.c's events: a WebSocket message already made into its ASGI dict
 
 _event = struct.Struct('<QHhI')
 _unpack_event = _event.unpack_from
@@ -569,8 +570,13 @@ class WebSocketCycle:
             self.close = message
             if self.state == self.ACCEPTED:
                 self.state = self.CLOSED
+        self.on_receive(message, len(data))
+
+    def on_receive(self, message, size):
+        """MESSAGE arrived for the app (SIZE payload bytes): queue it and
+        wake a waiting receive()."""
         self.messages.append(message)
-        self.backlog += len(data)
+        self.backlog += size
         if self.backlog > WS_BACKLOG and not self.paused and self.close is None:
             self.paused = True  # the app is behind: let the library push back
             self.srv.conn.ws_watch(self.id, 0)
@@ -788,7 +794,11 @@ class ASGIServer:
                 began = True
                 continue
             cycle = cycles.get(request_id)
-            if cycle is not None:  # else finished meanwhile; a: code, b:c the payload
+            if cycle is None:
+                continue  # finished meanwhile
+            if kind == EV_WS_MESSAGE:  # a: the payload's size, b: the message
+                cycle.on_receive(b, a)
+            else:  # a: code, b:c the payload
                 if view is None:
                     view = memoryview(ctypes.string_at(self._addr, n))
                 deliver(cycle, kind, a, view[b:c])
