@@ -64,9 +64,9 @@ func pco_respond_batch(buf *C.uint8_t, n C.size_t, bad *C.uint64_t, badCap C.siz
 		if bodyLen > 0 {
 			bodyPtr = (*C.uint8_t)(unsafe.Pointer(&body[0]))
 		}
-		rc := portico_request_respond_nowait(C.uint64_t(id), (*C.uint8_t)(unsafe.Pointer(&head[0])),
+		answer := portico_request_respond_nowait(C.uint64_t(id), (*C.uint8_t)(unsafe.Pointer(&head[0])),
 			C.size_t(headLen), bodyPtr, C.size_t(bodyLen), C.int(flags))
-		if rc == errHeader {
+		if answer == errHeader {
 			portico_request_abort(C.uint64_t(id), 500)
 			if refused < len(badIDs) {
 				badIDs[refused] = id
