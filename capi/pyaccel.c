@@ -474,7 +474,7 @@ static PyObject *ws_message(const char *p, Py_ssize_t n, int text) {
 // for the others, start and end delimiting the payload in the batch. ADDRS is the binding's cache of
 // address tuples, ROOT_PATH the scope's root_path. Returns the number of
 // events, or -1 with a Python error set.
-int pco_py_events(const uint8_t *batch, size_t n, PyObject *out, PyObject *addrs,
+static int pco_py_events(const uint8_t *batch, size_t n, PyObject *out, PyObject *addrs,
                   PyObject *root_path) {
     size_t off = 0;
     int count = 0;
@@ -652,7 +652,7 @@ static int put_head(buffer *out, PyObject *line, PyObject *headers) {
 // tuple of (name, value) bytes pairs (put_head). Returns what
 // portico_request_respond_nowait returns, PCO_PY_FALLBACK, or -1 with an
 // error set (out of memory).
-int pco_py_respond(uint64_t id, PyObject *line, PyObject *headers, PyObject *body, int flags) {
+static int pco_py_respond(uint64_t id, PyObject *line, PyObject *headers, PyObject *body, int flags) {
     char *b;
     Py_ssize_t bn;
     if (bytes_of(body, &b, &bn) != 0) {
