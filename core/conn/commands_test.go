@@ -38,6 +38,64 @@ func TestBadRequestAnswered(t *testing.T) {
 	}
 }
 
+// TestFramingEdges: the HTTP/1.1 framing edges of issue 17 in connection
+// mode. A head the parser can take reaches the host as it should be seen;
+// the rest is answered at once, never left waiting for more input.
+func TestFramingEdges(t *testing.T) {
+	accepted := []struct{ name, in, authority, path, query, fields string }{
+		{"Content-Length twice", "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello",
+			"h", "/p", "", "Host: h|Content-Length: 5"},
+		{"Content-Length list", "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\r\n\r\nhello",
+			"h", "/p", "", "Host: h|Content-Length: 5"},
+		{"absolute form", "GET http://example.test/p?q=1 HTTP/1.1\r\nHost: other\r\n\r\n",
+			"example.test", "/p", "q=1", "Host: example.test"},
+		{"empty lines first", "\r\n\r\nGET /e HTTP/1.1\r\nHost: h\r\n\r\n", "h", "/e", "", "Host: h"},
+	}
+	for _, tc := range accepted {
+		c := New(Config{})
+		c.Recv([]byte(tc.in), time.Now())
+		ev := c.Next()
+		if ev.Kind != Request {
+			t.Fatalf("%s: got %v, answer %q", tc.name, ev.Kind, drain(c))
+		}
+		r := ev.Req
+		var fs []string
+		for _, f := range r.Fields {
+			fs = append(fs, string(f.Name)+": "+string(f.Value))
+		}
+		if string(r.Authority) != tc.authority || string(r.Path) != tc.path || string(r.Query) != tc.query ||
+			strings.Join(fs, "|") != tc.fields {
+			t.Errorf("%s: authority %q path %q query %q fields %q", tc.name, r.Authority, r.Path, r.Query, fs)
+		}
+		if body := strings.SplitN(tc.in, "\r\n\r\n", 2)[1]; !strings.HasSuffix(tc.in, "\r\n\r\n") {
+			if ev := c.Next(); ev.Kind != Data || string(ev.Data) != body {
+				t.Errorf("%s: body event %v %q", tc.name, ev.Kind, ev.Data)
+			}
+		}
+	}
+	refused := []struct{ name, in, status string }{
+		{"Content-Length differs", "POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", "400"},
+		{"lower-case version", "GET / http/1.1\r\nHost: h\r\n\r\n", "400"},
+		{"no version", "GET /\r\n\r\n", "400"},
+		{"HTTP/2.0 on an h1 port", "GET / HTTP/2.0\r\nHost: h\r\n\r\n", "505"},
+		{"HTTP/3.0", "GET / HTTP/3.0\r\nHost: h\r\n\r\n", "505"},
+		{"bare LF", "GET / HTTP/1.1\nHost: h\n\n", "400"},
+		{"bare LF first line only", "GET / HTTP/1.1\n", "400"},
+		{"bare LF before the request line", "\nGET / HTTP/1.1\r\nHost: h\r\n\r\n", "400"},
+	}
+	for _, tc := range refused {
+		c := New(Config{})
+		c.Recv([]byte(tc.in), time.Now()) // no EOF: the answer may not wait for more
+		if ev := c.Next(); ev.Kind != Closed {
+			t.Errorf("%s: got %v", tc.name, ev.Kind)
+			continue
+		}
+		if out := drain(c); !strings.HasPrefix(out, "HTTP/1.1 "+tc.status+" ") {
+			t.Errorf("%s: answer %q, want %s", tc.name, out, tc.status)
+		}
+	}
+}
+
 func TestCommandsCheckStreamAndState(t *testing.T) {
 	c := New(Config{})
 	c.Recv([]byte("GET /a HTTP/1.1\r\nHost: a\r\n\r\nGET /b HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"), time.Now())

@@ -1,15 +1,19 @@
 package conn
 
-import "bytes"
+import "github.com/portico-http/portico/core/h1"
 
 // What the first bytes of a cleartext connection are. HTTP/2 with prior
 // knowledge starts with its preface, whose first line is enough to decide:
 // a bad rest is the HTTP/2 engine's to refuse with GOAWAY, not a 505 from
-// the HTTP/1.1 parser (h2spec 3.5/2). A first line that names no HTTP
-// version at all is not HTTP: the connection is closed without an answer.
+// the HTTP/1.1 parser (h2spec 3.5/2). HTTP/1.x starts with a method (a
+// token) and a space, after any empty lines (RFC 9112 2.2): that is enough
+// to hand the connection to the HTTP/1.1 parser, which answers what is
+// wrong further on (400 for "http/1.1", a missing version or a bare LF, 505
+// for "HTTP/2.0"). Anything else (TLS on the cleartext port, SSH, binary) is
+// not HTTP: the connection is closed without an answer.
 const (
 	prefaceLine = "PRI * HTTP/2.0\r\n"
-	sniffLimit  = 4096 // bytes of a first line worth waiting for
+	sniffLimit  = 4096 // bytes of empty lines and method worth waiting for
 )
 
 // Sniffed is what the first bytes of a cleartext connection are.
@@ -32,12 +36,19 @@ func Sniff(b []byte) Sniffed {
 		}
 		return SniffMore
 	}
-	line, _, found := bytes.Cut(b, []byte("\r\n"))
-	switch {
-	case !found && len(b) < sniffLimit:
-		return SniffMore
-	case found && !bytes.Contains(line, []byte(" HTTP/")):
-		return SniffJunk
+	i := 0
+	for i < len(b) && (b[i] == '\r' || b[i] == '\n') {
+		i++ // the parser skips empty lines (and refuses a bare LF)
 	}
-	return SniffH1
+	j := i
+	for j < len(b) && h1.IsTokenByte(b[j]) {
+		j++
+	}
+	switch {
+	case j == len(b) && len(b) < sniffLimit:
+		return SniffMore
+	case j == len(b) || j > i && b[j] == ' ':
+		return SniffH1
+	}
+	return SniffJunk
 }

@@ -22,7 +22,10 @@ type Request struct {
 	Upgrade       []byte // value of Upgrade when Connection has the "upgrade" token, else nil
 }
 
-var slash = []byte("/")
+var (
+	slash    = []byte("/")
+	hostName = []byte("Host")
+)
 
 // nextHead skips what is left of the previous body, then finds and parses a head.
 func (c *Conn) nextHead() Event {
@@ -132,6 +135,7 @@ func (c *Conn) parseHead(head []byte) *Error {
 	fields := c.fieldsBuf[:0]
 	var (
 		hosts, cls, tes    int
+		hostAt             = -1 // index in fields of the Host line
 		host, upgrade      []byte
 		cl                 int64 = -1
 		teChunked, teOther bool
@@ -148,7 +152,6 @@ func (c *Conn) parseHead(head []byte) *Error {
 			c.fieldsBuf = fields
 			return e
 		}
-		fields = append(fields, f)
 		n, v := f.Name, f.Value
 		// Only a few names matter here; dispatch on length before comparing.
 		switch len(n) {
@@ -156,6 +159,7 @@ func (c *Conn) parseHead(head []byte) *Error {
 			if eqFold(n, "host") {
 				hosts++
 				host = v
+				hostAt = len(fields)
 			}
 		case 6:
 			if eqFold(n, "expect") && eqFold(v, "100-continue") {
@@ -195,10 +199,18 @@ func (c *Conn) parseHead(head []byte) *Error {
 						c.fieldsBuf = fields
 						return errBadCL
 					}
+					if cl < 0 {
+						// The host sees one line with the one value, whether
+						// the length came as a list or repeated (RFC 9110 8.6).
+						f.Value = t
+					}
 					cl = x
 					if len(l) == 0 {
 						break
 					}
+				}
+				if cls > 1 {
+					continue // the same length again
 				}
 			}
 		case 17:
@@ -225,6 +237,7 @@ func (c *Conn) parseHead(head []byte) *Error {
 				}
 			}
 		}
+		fields = append(fields, f)
 	}
 	c.fieldsBuf = fields
 	req.Fields = fields
@@ -238,8 +251,16 @@ func (c *Conn) parseHead(head []byte) *Error {
 	if hosts == 1 && !all(host, cHost) {
 		return errBadHost
 	}
-	if req.Authority == nil {
+	switch {
+	case req.Authority == nil:
 		req.Authority = host
+	case hostAt >= 0:
+		// Absolute form: the target's authority wins over Host (RFC 9112
+		// 3.2.2), and the host sees it as Host.
+		fields[hostAt].Value = req.Authority
+	default:
+		req.Fields = append(fields, Field{Name: hostName, Value: req.Authority})
+		c.fieldsBuf = req.Fields
 	}
 
 	req.ContentLength = -1

@@ -167,6 +167,47 @@ func TestRequestTargets(t *testing.T) {
 	}
 }
 
+// TestRequestFieldsAsTheHostSeesThem: a repeated or listed Content-Length
+// reaches the host as one line with the one value (RFC 9110 8.6), and an
+// absolute-form target's authority replaces Host (RFC 9112 3.2.2).
+func TestRequestFieldsAsTheHostSeesThem(t *testing.T) {
+	cases := []struct{ in, fields string }{
+		{"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nX: 1\r\ncontent-length: 5\r\n\r\nhello",
+			"Host: h|Content-Length: 5|X: 1"},
+		{"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\r\n\r\nhello", "Host: h|Content-Length: 5"},
+		{"POST /p HTTP/1.1\r\nContent-Length: 5 ,5\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello",
+			"Content-Length: 5|Host: h"},
+		{"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 05\r\n\r\nhello", "Host: h|Content-Length: 05"},
+		{"GET http://example.test/p?q=1 HTTP/1.1\r\nHost: other\r\nX: 1\r\n\r\n", "Host: example.test|X: 1"},
+		{"GET http://example.test:8080/p HTTP/1.0\r\nX: 1\r\n\r\n", "X: 1|Host: example.test:8080"},
+		{"GET /p HTTP/1.1\r\nHost: h\r\n\r\n", "Host: h"},
+	}
+	for _, tc := range cases {
+		c, ev, body := feed(t, Limits{}, tc.in)
+		if ev != Paused {
+			t.Fatalf("%q: %v %v", tc.in, ev, c.Err())
+		}
+		var got []string
+		for _, f := range c.Request().Fields {
+			got = append(got, string(f.Name)+": "+string(f.Value))
+		}
+		if strings.Join(got, "|") != tc.fields {
+			t.Errorf("%q: fields %q, want %q", tc.in, strings.Join(got, "|"), tc.fields)
+		}
+		if want := strings.SplitN(tc.in, "\r\n\r\n", 2)[1]; body != want {
+			t.Errorf("%q: body %q", tc.in, body)
+		}
+	}
+	for _, in := range []string{
+		"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+		"POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 6\r\n\r\nhello!",
+	} {
+		if st := status(t, Limits{}, in); st != 400 {
+			t.Errorf("%q: status %d, want 400", in, st)
+		}
+	}
+}
+
 func TestRequestVersionAndOptions(t *testing.T) {
 	cases := []struct {
 		in        string

@@ -61,6 +61,9 @@ func all(b []byte, k uint8) bool {
 
 func isToken(b []byte) bool { return len(b) > 0 && all(b, cToken) }
 
+// IsTokenByte reports a tchar (RFC 9110 5.6.2), the bytes of a method.
+func IsTokenByte(b byte) bool { return class[b]&cToken != 0 }
+
 // eqFold compares b with an all-lower-case ASCII constant, case-insensitively,
 // without allocating.
 func eqFold(b []byte, lc string) bool {
