@@ -471,7 +471,7 @@ class WSGIHandler(object):
             remaining = None
             length = environ.get('CONTENT_LENGTH')
             if length is not None and 'HTTP_TRANSFER_ENCODING' not in environ:
-                remaining = int(length.split(',')[0]) - len(body)
+                remaining = int(length) - len(body)  # one value: the library merged any repeats
             environ['wsgi.input'] = RequestBody(request.id, body, remaining, False)
         return environ
 
