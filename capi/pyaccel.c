@@ -29,7 +29,7 @@ enum { EVENT_HEAD = 16, RECORD_HEAD = 16, EV_REQUEST = 1, EV_WS = 3, ADDR_CACHE 
 // websocket.receive message (a kind of this binding's, not portico.h's).
 enum { WS_TEXT = 1, WS_BINARY = 2, EV_WS_MESSAGE = 0x103 };
 
-static struct {
+typedef struct {
     PyObject *(*DictNew)(void);
     int (*DictSetItem)(PyObject *, PyObject *, PyObject *);
     PyObject *(*DictGetItem)(PyObject *, PyObject *); // borrowed; no error set
@@ -64,9 +64,28 @@ static struct {
     int (*DictSetItemString)(PyObject *, const char *, PyObject *);
     PyObject *(*CapsuleNew)(void *, const char *, void (*)(PyObject *));
     void *(*CapsuleGetPointer)(PyObject *, const char *);
+    PyObject *(*NoMemory)(void); // sets MemoryError; returns NULL
     PyObject **ValueError;
     PyObject **TypeError;
-} py;
+} python_api;
+
+static python_api py;
+
+// The library's exports and the C allocator, called through these so that
+// the tests can make them fail (test_doors, below).
+static struct {
+    int64_t (*server_poll)(uintptr_t, uint8_t *, size_t);
+    int (*respond_nowait)(uint64_t, uint8_t *, size_t, uint8_t *, size_t, int);
+    int (*ws_send_nowait)(uint64_t, int, uint8_t *, size_t);
+    int64_t (*respond_batch)(uint8_t *, size_t, uint64_t *, size_t);
+    int (*abort)(uint64_t, int);
+} lib = {portico_server_poll, portico_request_respond_nowait, portico_ws_send_nowait, pco_respond_batch,
+         portico_request_abort};
+
+static struct {
+    void *(*alloc)(size_t);
+    void *(*grow)(void *, size_t);
+} mem = {malloc, realloc};
 
 // Interned keys and shared values, made once by pco_py_init.
 enum {
@@ -124,9 +143,120 @@ static int lookup(void) {
     LOOKUP(DictSetItemString, "PyDict_SetItemString");
     LOOKUP(CapsuleNew, "PyCapsule_New");
     LOOKUP(CapsuleGetPointer, "PyCapsule_GetPointer");
+    LOOKUP(NoMemory, "PyErr_NoMemory");
     LOOKUP(ValueError, "PyExc_ValueError");
     LOOKUP(TypeError, "PyExc_TypeError");
     return 0;
+}
+
+// ---- failure injection, for the tests ----
+//
+// With PORTICO_PY_TEST_HOOKS in the environment when pco_py_init runs, each
+// call here that can fail (an allocation by Python or malloc, a call into
+// the library) goes through a door that counts it and can be told to fail
+// it, and pco_py_functions adds the builtin inject() that tells it
+// (tests/asgi/test_accel.py). The variable's value N makes the Nth
+// allocation of that pco_py_init fail. Without the variable the tables
+// hold the real functions: nothing is added to the normal path.
+
+enum { CALL_POLL = 1, CALL_RESPOND, CALL_WS_SEND, CALL_RESPOND_BATCH, CALL_ABORT };
+
+static python_api real;
+static struct {
+    long alloc_at;           // the allocation to fail: 1 the next one, 0 none
+    int call_kind;           // the library call to fail (CALL_*), its count and result
+    long call_at, call_rc;
+    long allocs, calls;      // doors passed since inject() last asked
+    long with_error;         // of those, passed with a Python error already set
+} fault;
+
+static int fail_alloc(void) {
+    fault.allocs++;
+    fault.with_error += real.ErrOccurred() != NULL;
+    return fault.alloc_at > 0 && --fault.alloc_at == 0;
+}
+
+static int fail_call(int kind) {
+    fault.calls++;
+    fault.with_error += real.ErrOccurred() != NULL;
+    return fault.call_kind == kind && fault.call_at > 0 && --fault.call_at == 0;
+}
+
+#define OBJECT_DOOR(name, params, args)                 \
+    static PyObject *door_##name params {               \
+        return fail_alloc() ? real.NoMemory() : real.name args; \
+    }
+#define STATUS_DOOR(name, params, args)                       \
+    static int door_##name params {                           \
+        return fail_alloc() ? (real.NoMemory(), -1) : real.name args; \
+    }
+OBJECT_DOOR(DictNew, (void), ())
+OBJECT_DOOR(ListNew, (Py_ssize_t n), (n))
+OBJECT_DOOR(TupleNew, (Py_ssize_t n), (n))
+OBJECT_DOOR(BytesFromStringAndSize, (const char *p, Py_ssize_t n), (p, n))
+OBJECT_DOOR(DecodeLatin1, (const char *p, Py_ssize_t n, const char *e), (p, n, e))
+OBJECT_DOOR(DecodeUTF8, (const char *p, Py_ssize_t n, const char *e), (p, n, e))
+OBJECT_DOOR(InternFromString, (const char *p), (p))
+OBJECT_DOOR(LongFromLongLong, (long long v), (v))
+OBJECT_DOOR(LongFromUnsignedLongLong, (unsigned long long v), (v))
+OBJECT_DOOR(CFunctionNewEx, (void *d, PyObject *s, PyObject *m), (d, s, m))
+OBJECT_DOOR(CapsuleNew, (void *p, const char *n, void (*f)(PyObject *)), (p, n, f))
+STATUS_DOOR(DictSetItem, (PyObject *d, PyObject *k, PyObject *v), (d, k, v))
+STATUS_DOOR(ListAppend, (PyObject *l, PyObject *v), (l, v))
+STATUS_DOOR(DictSetItemString, (PyObject *d, const char *k, PyObject *v), (d, k, v))
+
+static void *door_alloc(size_t n) { return fail_alloc() ? NULL : malloc(n); }
+static void *door_grow(void *p, size_t n) { return fail_alloc() ? NULL : realloc(p, n); }
+
+static int64_t door_server_poll(uintptr_t h, uint8_t *b, size_t n) {
+    return fail_call(CALL_POLL) ? fault.call_rc : portico_server_poll(h, b, n);
+}
+static int door_respond_nowait(uint64_t id, uint8_t *h, size_t hn, uint8_t *b, size_t bn, int flags) {
+    return fail_call(CALL_RESPOND) ? (int)fault.call_rc : portico_request_respond_nowait(id, h, hn, b, bn, flags);
+}
+static int door_ws_send_nowait(uint64_t id, int kind, uint8_t *d, size_t n) {
+    return fail_call(CALL_WS_SEND) ? (int)fault.call_rc : portico_ws_send_nowait(id, kind, d, n);
+}
+static int64_t door_respond_batch(uint8_t *q, size_t n, uint64_t *bad, size_t cap) {
+    return fail_call(CALL_RESPOND_BATCH) ? fault.call_rc : pco_respond_batch(q, n, bad, cap);
+}
+static int door_abort(uint64_t id, int status) {
+    return fail_call(CALL_ABORT) ? (int)fault.call_rc : portico_request_abort(id, status);
+}
+
+static int doors; // installed: inject() exists
+
+// test_doors puts the doors in the tables if the tests asked for them.
+static void test_doors(void) {
+    const char *hooks = getenv("PORTICO_PY_TEST_HOOKS");
+    doors = 0;
+    if (!hooks) {
+        return;
+    }
+    real = py;
+    py.DictNew = door_DictNew;
+    py.ListNew = door_ListNew;
+    py.TupleNew = door_TupleNew;
+    py.BytesFromStringAndSize = door_BytesFromStringAndSize;
+    py.DecodeLatin1 = door_DecodeLatin1;
+    py.DecodeUTF8 = door_DecodeUTF8;
+    py.InternFromString = door_InternFromString;
+    py.LongFromLongLong = door_LongFromLongLong;
+    py.LongFromUnsignedLongLong = door_LongFromUnsignedLongLong;
+    py.CFunctionNewEx = door_CFunctionNewEx;
+    py.CapsuleNew = door_CapsuleNew;
+    py.DictSetItem = door_DictSetItem;
+    py.ListAppend = door_ListAppend;
+    py.DictSetItemString = door_DictSetItemString;
+    mem.alloc = door_alloc;
+    mem.grow = door_grow;
+    lib.server_poll = door_server_poll;
+    lib.respond_nowait = door_respond_nowait;
+    lib.ws_send_nowait = door_ws_send_nowait;
+    lib.respond_batch = door_respond_batch;
+    lib.abort = door_abort;
+    fault.alloc_at = strtol(hooks, NULL, 10);
+    doors = 1;
 }
 
 // pco_py_init readies the decoder: 1 if usable, 0 if this process has no
@@ -139,6 +269,7 @@ int pco_py_init(PyObject *asgi, PyObject *none_obj) {
     if (lookup() != 0) {
         return 0;
     }
+    test_doors();
     for (int i = 0; i < N_INTERNED; i++) {
         if (!(interned[i] = py.InternFromString(interned_text[i]))) {
             return -1; // the error is set
@@ -397,7 +528,7 @@ static PyObject *scope(const char *head, Py_ssize_t n, PyObject *root_path, PyOb
         return NULL;
     }
     span stack[STACK_FIELDS];
-    span *f = nf <= STACK_FIELDS ? stack : malloc(sizeof(span) * nf);
+    span *f = nf <= STACK_FIELDS ? stack : mem.alloc(sizeof(span) * nf);
     if (!f) {
         py.ErrSetString(*py.ValueError, "out of memory for a request record");
         return NULL;
@@ -586,7 +717,7 @@ static int reserve(buffer *b, size_t more) {
         return 0;
     }
     size_t grown = (b->len + more) * 2;
-    char *bigger = b->heap ? realloc(b->p, grown) : malloc(grown);
+    char *bigger = b->heap ? mem.grow(b->p, grown) : mem.alloc(grown);
     if (!bigger) {
         py.ErrSetString(*py.ValueError, "out of memory for a response head");
         return -1;
@@ -662,7 +793,7 @@ static int pco_py_respond(uint64_t id, PyObject *line, PyObject *headers, PyObje
     buffer head = {stack, 0, sizeof stack, 0};
     int rc = put_head(&head, line, headers);
     if (rc == 0) {
-        rc = portico_request_respond_nowait(id, (uint8_t *)head.p, head.len, (uint8_t *)b, (size_t)bn, flags);
+        rc = lib.respond_nowait(id, (uint8_t *)head.p, head.len, (uint8_t *)b, (size_t)bn, flags);
     }
     if (head.heap) {
         free(head.p);
@@ -798,7 +929,7 @@ static PyObject *builtin_ws_send(PyObject *self, PyObject *const *args, Py_ssize
     if (py.BytesAsStringAndSize(args[2], &data, &n) != 0) {
         return NULL; // its TypeError stands: data must be bytes
     }
-    return py.LongFromLongLong(portico_ws_send_nowait(id, (int)kind, (uint8_t *)data, (size_t)n));
+    return py.LongFromLongLong(lib.ws_send_nowait(id, (int)kind, (uint8_t *)data, (size_t)n));
 }
 
 // events(batch address, size, out, addrs, root_path) -> pco_py_events's count.
@@ -824,7 +955,7 @@ static PyObject *builtin_poll(PyObject *self, PyObject *const *args, Py_ssize_t 
         unsigned_integer(args[2], &cap) != 0) {
         return NULL;
     }
-    int64_t n = portico_server_poll((uintptr_t)handle, (uint8_t *)(uintptr_t)buf, cap);
+    int64_t n = lib.server_poll((uintptr_t)handle, (uint8_t *)(uintptr_t)buf, cap);
     if (n > 0 && pco_py_events((const uint8_t *)(uintptr_t)buf, (size_t)n, args[3], args[4], args[5]) < 0) {
         return NULL;
     }
@@ -842,12 +973,12 @@ static PyObject *builtin_new_queue(PyObject *self, PyObject *const *args, Py_ssi
     if (arity(nargs, 0, "new_queue()") != 0) {
         return NULL;
     }
-    buffer *q = calloc(1, sizeof *q);
+    buffer *q = mem.alloc(sizeof *q);
     if (!q) {
         py.ErrSetString(*py.ValueError, "out of memory for a response queue");
         return NULL;
     }
-    q->heap = 1;
+    *q = (buffer){NULL, 0, 0, 1};
     PyObject *capsule = py.CapsuleNew(q, queue_name, free_queue);
     if (!capsule) {
         free(q);
@@ -881,7 +1012,7 @@ static PyObject *builtin_flush(PyObject *self, PyObject *const *args, Py_ssize_t
     uint64_t refused[REFUSED_MAX];
     int64_t n = 0;
     if (q->len > 0) {
-        n = pco_respond_batch((uint8_t *)q->p, q->len, refused, REFUSED_MAX);
+        n = lib.respond_batch((uint8_t *)q->p, q->len, refused, REFUSED_MAX);
         q->len = 0;
         if (q->cap > (1 << 20)) { // one huge body: do not keep its room
             free(q->p);
@@ -905,6 +1036,46 @@ static PyObject *builtin_flush(PyObject *self, PyObject *const *args, Py_ssize_t
     return ids;
 }
 
+// inject(allocation, call_kind, call, call_result) -> (allocations, calls,
+// with_error): what the doors counted since the last inject(), then arms
+// them: the ALLOCATION-th allocation from now fails (MemoryError, or NULL
+// from malloc), and the CALL-th call of kind CALL_KIND (CALL_*) into the
+// library returns CALL_RESULT without being made; 0 arms nothing. Only
+// with PORTICO_PY_TEST_HOOKS (test_doors).
+static PyObject *builtin_inject(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    long long alloc_at, kind, call_at, call_rc;
+    (void)self;
+    if (arity(nargs, 4, "inject(allocation, call_kind, call, call_result)") != 0 ||
+        integer(args[0], &alloc_at) != 0 || integer(args[1], &kind) != 0 || integer(args[2], &call_at) != 0 ||
+        integer(args[3], &call_rc) != 0) {
+        return NULL;
+    }
+    PyObject *counts[3] = {real.LongFromLongLong(fault.allocs), real.LongFromLongLong(fault.calls),
+                           real.LongFromLongLong(fault.with_error)};
+    PyObject *t = real.TupleNew(3);
+    for (int i = 0; i < 3; i++) {
+        if (t && counts[i]) {
+            py.TupleSetItem(t, i, counts[i]);
+        } else if (counts[i]) {
+            py.DecRef(counts[i]);
+        }
+    }
+    if (!t || !counts[0] || !counts[1] || !counts[2]) {
+        if (t) {
+            py.DecRef(t);
+        }
+        return real.ErrOccurred() ? NULL : real.NoMemory();
+    }
+    fault.allocs = fault.calls = fault.with_error = 0;
+    fault.alloc_at = (long)alloc_at;
+    fault.call_kind = (int)kind;
+    fault.call_at = (long)call_at;
+    fault.call_rc = (long)call_rc;
+    return t;
+}
+
+static method_def inject_def = {"inject", builtin_inject, METH_FASTCALL, "inject(allocation, call_kind, call, call_result)"};
+
 static method_def methods[] = {
     {"respond", builtin_respond, METH_FASTCALL, "respond(id, line, headers, body, flags)"},
     {"events", builtin_events, METH_FASTCALL, "events(batch, size, out, addrs, root_path)"},
@@ -918,12 +1089,14 @@ static method_def methods[] = {
 // pco_py_functions stores the builtins above in the dict OUT by name (after
 // pco_py_init returned 1). Returns 0, or -1 with an error set.
 int pco_py_functions(PyObject *out) {
-    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
-        PyObject *f = py.CFunctionNewEx(&methods[i], NULL, NULL);
+    size_t count = sizeof methods / sizeof methods[0];
+    for (size_t i = 0; i < count + (size_t)doors; i++) {
+        method_def *m = i < count ? &methods[i] : &inject_def;
+        PyObject *f = py.CFunctionNewEx(m, NULL, NULL);
         if (!f) {
             return -1;
         }
-        int rc = py.DictSetItemString(out, methods[i].name, f);
+        int rc = py.DictSetItemString(out, m->name, f);
         py.DecRef(f);
         if (rc != 0) {
             return -1;
