@@ -11,7 +11,9 @@
 // the interpreter that loaded the library, and only functions of CPython's
 // stable ABI are used, so one library serves every Python 3 (3.8 to 3.13
 // tested). Where a lookup fails, pco_py_init says so and the binding keeps
-// its pure-Python decoder.
+// its pure-Python decoder. Every call that can fail is checked, nothing is
+// made once one failed, and no event of a batch is lost to a failure
+// (decode); tests/asgi/test_accel.py fails each call in turn (test doors).
 #include <dlfcn.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -259,9 +261,21 @@ static void test_doors(void) {
     doors = 1;
 }
 
+// forget undoes a pco_py_init that failed half-way.
+static void forget(void) {
+    for (int i = 0; i < N_INTERNED; i++) {
+        if (interned[i]) {
+            py.DecRef(interned[i]);
+            interned[i] = NULL;
+        }
+    }
+}
+
 // pco_py_init readies the decoder: 1 if usable, 0 if this process has no
 // Python with the functions it needs (then nothing else here may be
-// called). ASGI is the scope's shared "asgi" dict; NONE is Python's None.
+// called), -1 with a Python error set (out of memory: nothing is kept, and
+// a later call starts afresh). ASGI is the scope's shared "asgi" dict;
+// NONE is Python's None.
 int pco_py_init(PyObject *asgi, PyObject *none_obj) {
     if (ready) {
         return 1;
@@ -272,11 +286,17 @@ int pco_py_init(PyObject *asgi, PyObject *none_obj) {
     test_doors();
     for (int i = 0; i < N_INTERNED; i++) {
         if (!(interned[i] = py.InternFromString(interned_text[i]))) {
-            return -1; // the error is set
+            forget();
+            return -1;
         }
     }
-    PyObject *empty_list = py.ListNew(0), *empty_tuple = py.TupleNew(0);
-    if (!empty_list || !empty_tuple) {
+    PyObject *empty_list = py.ListNew(0);
+    PyObject *empty_tuple = empty_list ? py.TupleNew(0) : NULL;
+    if (!empty_tuple) {
+        if (empty_list) {
+            py.DecRef(empty_list);
+        }
+        forget();
         return -1;
     }
     list_type = py.ObjectType(empty_list); // kept: types are immortal here
@@ -307,6 +327,15 @@ typedef struct {
     const char *p;
     Py_ssize_t n;
 } span;
+
+// Set with the error when the record, not memory, is at fault: decode then
+// drops the event instead of keeping it for another try.
+static int malformed;
+
+static void refuse(const char *why) {
+    py.ErrSetString(*py.ValueError, why);
+    malformed = 1;
+}
 
 static PyObject *text(span s) { return py.DecodeLatin1(s.p, s.n, NULL); }
 
@@ -343,7 +372,7 @@ static PyObject *endpoint(span host, span port) {
     long long number = 0;
     for (Py_ssize_t i = 0; i < port.n; i++) {
         if (port.p[i] < '0' || port.p[i] > '9' || number > 65535) {
-            py.ErrSetString(*py.ValueError, "bad port in a request record");
+            refuse("bad port in a request record");
             return NULL;
         }
         number = number * 10 + (port.p[i] - '0');
@@ -524,13 +553,13 @@ static PyObject *scope(const char *head, Py_ssize_t n, PyObject *root_path, PyOb
         nf++;
     }
     if (nf < 9 || (nf - 9) % 2 != 0) {
-        py.ErrSetString(*py.ValueError, "malformed request record");
+        refuse("malformed request record");
         return NULL;
     }
     span stack[STACK_FIELDS];
     span *f = nf <= STACK_FIELDS ? stack : mem.alloc(sizeof(span) * nf);
     if (!f) {
-        py.ErrSetString(*py.ValueError, "out of memory for a request record");
+        py.NoMemory();
         return NULL;
     }
     const char *p = head;
@@ -547,25 +576,18 @@ static PyObject *scope(const char *head, Py_ssize_t n, PyObject *root_path, PyOb
     return d;
 }
 
-// tuple5 packs five new references (any NULL: an error, all freed).
-static PyObject *tuple5(PyObject *a, PyObject *b, PyObject *c, PyObject *d, PyObject *e) {
-    PyObject *items[5] = {a, b, c, d, e};
-    PyObject *t = py.TupleNew(5);
+// pack5 makes a tuple of five new references, stolen. Callers make them
+// one after the other, ITEMS[4] last, and stop at the first that fails
+// (nothing is made with an error set): then ITEMS[4] is NULL, and those
+// made are released.
+static PyObject *pack5(PyObject *items[5]) {
+    PyObject *t = items[4] ? py.TupleNew(5) : NULL;
     for (int i = 0; i < 5; i++) {
-        if (!items[i] || !t) {
-            for (int j = 0; j < 5; j++) {
-                if (items[j]) {
-                    py.DecRef(items[j]);
-                }
-            }
-            if (t) {
-                py.DecRef(t);
-            }
-            return NULL;
+        if (t) {
+            py.TupleSetItem(t, i, items[i]);
+        } else if (items[i]) {
+            py.DecRef(items[i]);
         }
-    }
-    for (int i = 0; i < 5; i++) {
-        py.TupleSetItem(t, i, items[i]);
     }
     return t;
 }
@@ -597,65 +619,81 @@ static PyObject *ws_message(const char *p, Py_ssize_t n, int text) {
     return d;
 }
 
-// pco_py_events appends one tuple per event of the poll batch at BATCH (N
-// bytes) to the list OUT: (request id, kind, flags, scope, body) for a new
+// event makes the tuple of the event at BATCH + AT (its head checked to
+// fit the batch): (request id, kind, flags, scope, body) for a new
 // request; (request id, EV_WS_MESSAGE, size, message, None) for a
 // WebSocket text or binary message, MESSAGE its ASGI websocket.receive
 // dict and SIZE the payload's bytes; (request id, kind, code, start, end)
-// for the others, start and end delimiting the payload in the batch. ADDRS is the binding's cache of
-// address tuples, ROOT_PATH the scope's root_path. Returns the number of
-// events, or -1 with a Python error set.
-static int pco_py_events(const uint8_t *batch, size_t n, PyObject *out, PyObject *addrs,
+// for the others, start and end delimiting the payload in the batch.
+// NULL with an error set if it cannot.
+static PyObject *event(const uint8_t *batch, size_t at, PyObject *addrs, PyObject *root_path) {
+    const uint8_t *e = batch + at;
+    uint64_t id = le64(e);
+    int kind = e[8] | e[9] << 8;
+    int code = (int16_t)(e[10] | e[11] << 8);
+    size_t length = le32(e + 12);
+    size_t start = at + EVENT_HEAD, end = start + length;
+    PyObject *t[5] = {NULL, NULL, NULL, NULL, NULL};
+    if (kind == EV_REQUEST) {
+        const uint8_t *r = batch + start;
+        size_t head = length >= RECORD_HEAD ? le32(r + 12) : 0;
+        if (length < RECORD_HEAD || length - RECORD_HEAD < head) {
+            refuse("truncated request record");
+            return NULL;
+        }
+        const char *h = (const char *)r + RECORD_HEAD;
+        (void)((t[3] = scope(h, (Py_ssize_t)head, root_path, addrs)) && (t[0] = py.LongFromUnsignedLongLong(id)) &&
+               (t[1] = py.LongFromLongLong(kind)) && (t[2] = py.LongFromLongLong(le32(r + 8))) &&
+               (t[4] = py.BytesFromStringAndSize(h + head, (Py_ssize_t)(length - RECORD_HEAD - head))));
+        return pack5(t);
+    }
+    if (kind == EV_WS && (code == WS_TEXT || code == WS_BINARY) &&
+        (t[3] = ws_message((const char *)batch + start, (Py_ssize_t)length, code == WS_TEXT))) {
+        (void)((t[0] = py.LongFromUnsignedLongLong(id)) && (t[1] = py.LongFromLongLong(EV_WS_MESSAGE)) &&
+               (t[2] = py.LongFromLongLong((long long)length)) && (t[4] = borrowed(none)));
+        return pack5(t);
+    }
+    (void)((t[0] = py.LongFromUnsignedLongLong(id)) && (t[1] = py.LongFromLongLong(kind)) &&
+           (t[2] = py.LongFromLongLong(code)) && (t[3] = py.LongFromLongLong((long long)start)) &&
+           (t[4] = py.LongFromLongLong((long long)end)));
+    return pack5(t);
+}
+
+// decode appends to the list OUT one tuple (event) per event of the poll
+// batch at BATCH (N bytes), from offset *AT on; ADDRS is the binding's
+// cache of address tuples, ROOT_PATH the scope's root_path. Returns the
+// number appended, or -1 with a Python error set.
+//
+// No event is lost to a failure half-way: *AT is left at the first event
+// not appended, everything before it is in OUT in batch order, and the
+// caller may call again from *AT. An event that failed for want of memory
+// is tried again then; a malformed one (ValueError) is reported once and
+// passed over (*AT beyond it), and a batch whose framing is broken is
+// passed over whole (*AT = N): no call could ever decode them.
+static int decode(const uint8_t *batch, size_t n, size_t *at, PyObject *out, PyObject *addrs,
                   PyObject *root_path) {
-    size_t off = 0;
     int count = 0;
-    while (off < n) {
-        if (n - off < EVENT_HEAD || n - off - EVENT_HEAD < le32(batch + off + 12)) {
-            py.ErrSetString(*py.ValueError, "truncated poll batch");
+    while (*at < n) {
+        size_t left = n - *at;
+        if (left < EVENT_HEAD || left - EVENT_HEAD < le32(batch + *at + 12)) {
+            refuse("truncated poll batch");
+            *at = n;
             return -1;
         }
-        const uint8_t *e = batch + off;
-        uint64_t id = le64(e);
-        int kind = e[8] | e[9] << 8;
-        int code = (int16_t)(e[10] | e[11] << 8);
-        size_t length = le32(e + 12);
-        size_t start = off + EVENT_HEAD;
-        off = start + length;
-        PyObject *t;
-        if (kind == EV_REQUEST) {
-            const uint8_t *r = batch + start;
-            size_t head = length >= RECORD_HEAD ? le32(r + 12) : 0;
-            if (length < RECORD_HEAD || length - RECORD_HEAD < head) {
-                py.ErrSetString(*py.ValueError, "truncated request record");
-                return -1;
-            }
-            const char *h = (const char *)r + RECORD_HEAD;
-            PyObject *s = scope(h, (Py_ssize_t)head, root_path, addrs);
-            t = tuple5(py.LongFromUnsignedLongLong(id), py.LongFromLongLong(kind),
-                       py.LongFromLongLong(le32(r + 8)), s,
-                       py.BytesFromStringAndSize(h + head, (Py_ssize_t)(length - RECORD_HEAD - head)));
-        } else {
-            PyObject *m = NULL;
-            if (kind == EV_WS && (code == WS_TEXT || code == WS_BINARY)) {
-                m = ws_message((const char *)batch + start, (Py_ssize_t)length, code == WS_TEXT);
-            }
-            if (m) {
-                t = tuple5(py.LongFromUnsignedLongLong(id), py.LongFromLongLong(EV_WS_MESSAGE),
-                           py.LongFromLongLong((long long)length), m, borrowed(none));
-            } else {
-                t = tuple5(py.LongFromUnsignedLongLong(id), py.LongFromLongLong(kind),
-                           py.LongFromLongLong(code), py.LongFromLongLong((long long)start),
-                           py.LongFromLongLong((long long)off));
-            }
+        size_t next = *at + EVENT_HEAD + le32(batch + *at + 12);
+        malformed = 0;
+        PyObject *t = event(batch, *at, addrs, root_path);
+        int rc = t ? py.ListAppend(out, t) : -1;
+        if (t) {
+            py.DecRef(t);
         }
-        if (!t) {
-            return -1;
-        }
-        int rc = py.ListAppend(out, t);
-        py.DecRef(t);
         if (rc != 0) {
+            if (malformed) {
+                *at = next;
+            }
             return -1;
         }
+        *at = next;
         count++;
     }
     return count;
@@ -719,7 +757,7 @@ static int reserve(buffer *b, size_t more) {
     size_t grown = (b->len + more) * 2;
     char *bigger = b->heap ? mem.grow(b->p, grown) : mem.alloc(grown);
     if (!bigger) {
-        py.ErrSetString(*py.ValueError, "out of memory for a response head");
+        py.NoMemory();
         return -1;
     }
     if (!b->heap && b->len) {
@@ -932,7 +970,10 @@ static PyObject *builtin_ws_send(PyObject *self, PyObject *const *args, Py_ssize
     return py.LongFromLongLong(lib.ws_send_nowait(id, (int)kind, (uint8_t *)data, (size_t)n));
 }
 
-// events(batch address, size, out, addrs, root_path) -> pco_py_events's count.
+// events(batch address, size, out, addrs, root_path) -> the number of
+// events appended to OUT (decode). On an error it raises, OUT holding the
+// events before the one that failed (all of them if only the count could
+// not be made).
 static PyObject *builtin_events(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     unsigned long long batch, n;
     (void)self;
@@ -940,26 +981,48 @@ static PyObject *builtin_events(PyObject *self, PyObject *const *args, Py_ssize_
         unsigned_integer(args[0], &batch) != 0 || unsigned_integer(args[1], &n) != 0) {
         return NULL;
     }
-    return result(pco_py_events((const uint8_t *)(uintptr_t)batch, n, args[2], args[3], args[4]));
+    size_t at = 0;
+    int count = decode((const uint8_t *)(uintptr_t)batch, n, &at, args[2], args[3], args[4]);
+    return count < 0 ? NULL : py.LongFromLongLong(count);
 }
 
-// poll(server handle, buffer address, capacity, out, addrs, root_path):
-// portico_server_poll into the buffer, then, when it returned a batch,
-// events() on it. Returns what portico_server_poll returned. The GIL stays
-// held: the event-mode poll never blocks.
+// poll(server handle, buffer address, capacity, out, addrs, root_path,
+// pending address): portico_server_poll into the buffer, then, when it
+// returned a batch, decode into OUT. Returns what portico_server_poll
+// returned (the batch's size). The GIL stays held: the event-mode poll
+// never blocks.
+//
+// PENDING is the caller's two size_t, zero at first, kept with the buffer:
+// the offset and the end of a batch not yet all decoded. If decoding fails
+// half-way, poll raises, OUT holds the events before the failure (the
+// caller delivers them), and PENDING marks the rest of the batch, still in
+// the buffer (which the caller leaves alone): the next poll decodes that
+// (and returns its end, the batch's size) before asking the library for
+// more. So an event the library handed over is delivered exactly once, or
+// reported malformed (decode). PENDING is zero again once the batch is done.
 static PyObject *builtin_poll(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    unsigned long long handle, buf, cap;
+    unsigned long long handle, buf, cap, pending_at;
     (void)self;
-    if (arity(nargs, 6, "poll(handle, buffer, capacity, out, addrs, root_path)") != 0 ||
+    if (arity(nargs, 7, "poll(handle, buffer, capacity, out, addrs, root_path, pending)") != 0 ||
         unsigned_integer(args[0], &handle) != 0 || unsigned_integer(args[1], &buf) != 0 ||
-        unsigned_integer(args[2], &cap) != 0) {
+        unsigned_integer(args[2], &cap) != 0 || unsigned_integer(args[6], &pending_at) != 0) {
         return NULL;
     }
-    int64_t n = lib.server_poll((uintptr_t)handle, (uint8_t *)(uintptr_t)buf, cap);
-    if (n > 0 && pco_py_events((const uint8_t *)(uintptr_t)buf, (size_t)n, args[3], args[4], args[5]) < 0) {
-        return NULL;
+    size_t *pending = (size_t *)(uintptr_t)pending_at; // [offset, end]
+    if (pending[1] == 0) {
+        int64_t n = lib.server_poll((uintptr_t)handle, (uint8_t *)(uintptr_t)buf, cap);
+        if (n <= 0) {
+            return py.LongFromLongLong(n);
+        }
+        pending[0] = 0;
+        pending[1] = (size_t)n;
     }
-    return py.LongFromLongLong(n);
+    size_t end = pending[1];
+    int rc = decode((const uint8_t *)(uintptr_t)buf, end, &pending[0], args[3], args[4], args[5]);
+    if (pending[0] >= end) {
+        pending[0] = pending[1] = 0;
+    }
+    return rc < 0 ? NULL : py.LongFromLongLong((long long)end);
 }
 
 // queue_of returns the queue in a capsule from new_queue, or NULL with an
@@ -975,8 +1038,7 @@ static PyObject *builtin_new_queue(PyObject *self, PyObject *const *args, Py_ssi
     }
     buffer *q = mem.alloc(sizeof *q);
     if (!q) {
-        py.ErrSetString(*py.ValueError, "out of memory for a response queue");
-        return NULL;
+        return py.NoMemory();
     }
     *q = (buffer){NULL, 0, 0, 1};
     PyObject *capsule = py.CapsuleNew(q, queue_name, free_queue);
@@ -1001,8 +1063,24 @@ static PyObject *builtin_respond_later(PyObject *self, PyObject *const *args, Py
     return result(queue_respond(q, id, args[2], args[3], args[4], (int)flags));
 }
 
+// abort_all ends each request of the queue Q with 500 (a request the
+// library did answer is finished, and its abort changes nothing).
+static void abort_all(const buffer *q) {
+    const uint8_t *p = (const uint8_t *)q->p;
+    for (size_t at = 0; at <= q->len && q->len - at >= BATCH_RECORD_HEAD;) {
+        uint64_t id = le64(p + at);
+        at += BATCH_RECORD_HEAD + (size_t)le32(p + at + 12) + le32(p + at + 16);
+        lib.abort(id, 500);
+    }
+}
+
 // flush(queue) -> the list of request ids whose heads the library refused
 // (answered 500 instead; at most REFUSED_MAX listed). The queue is emptied.
+// If the library refuses the queue itself (used after a fork, malformed,
+// an internal error), each of its requests is ended with 500 first, so
+// that none waits for an answer that will not come, and flush raises
+// ValueError. If the list cannot be made, flush raises MemoryError: the
+// answers went out all the same.
 static PyObject *builtin_flush(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
     buffer *q;
     (void)self;
@@ -1013,6 +1091,9 @@ static PyObject *builtin_flush(PyObject *self, PyObject *const *args, Py_ssize_t
     int64_t n = 0;
     if (q->len > 0) {
         n = lib.respond_batch((uint8_t *)q->p, q->len, refused, REFUSED_MAX);
+        if (n < 0) {
+            abort_all(q);
+        }
         q->len = 0;
         if (q->cap > (1 << 20)) { // one huge body: do not keep its room
             free(q->p);
@@ -1021,7 +1102,8 @@ static PyObject *builtin_flush(PyObject *self, PyObject *const *args, Py_ssize_t
         }
     }
     if (n < 0) {
-        py.ErrSetString(*py.ValueError, "the library refused the response queue (malformed, or used after a fork)");
+        py.ErrSetString(*py.ValueError, "the library refused the response queue (malformed, used after a fork, "
+                                        "or an internal error); its requests were ended with 500");
         return NULL;
     }
     PyObject *ids = py.ListNew((Py_ssize_t)n);
@@ -1074,12 +1156,13 @@ static PyObject *builtin_inject(PyObject *self, PyObject *const *args, Py_ssize_
     return t;
 }
 
-static method_def inject_def = {"inject", builtin_inject, METH_FASTCALL, "inject(allocation, call_kind, call, call_result)"};
+static method_def inject_def = {"inject", builtin_inject, METH_FASTCALL,
+                                 "inject(allocation, call_kind, call, call_result)"};
 
 static method_def methods[] = {
     {"respond", builtin_respond, METH_FASTCALL, "respond(id, line, headers, body, flags)"},
     {"events", builtin_events, METH_FASTCALL, "events(batch, size, out, addrs, root_path)"},
-    {"poll", builtin_poll, METH_FASTCALL, "poll(handle, buffer, capacity, out, addrs, root_path)"},
+    {"poll", builtin_poll, METH_FASTCALL, "poll(handle, buffer, capacity, out, addrs, root_path, pending)"},
     {"ws_send", builtin_ws_send, METH_FASTCALL, "ws_send(id, kind, data)"},
     {"new_queue", builtin_new_queue, METH_FASTCALL, "new_queue()"},
     {"respond_later", builtin_respond_later, METH_FASTCALL, "respond_later(queue, id, line, headers, body, flags)"},

@@ -1,20 +1,31 @@
 """The library's Python-object helpers (capi/pyaccel.c) against the
 binding's pure-Python code they replace: the same scopes from the same poll
 batches (build_scope), the same refusals, and pco_py_respond leaving to
-encode_fields exactly what it cannot take. No server: the batches are made
-here in the layout of portico.h's event mode."""
+encode_fields exactly what it cannot take. The batches are made here in the
+layout of portico.h's event mode. FaultTests make each allocation and
+library call of the helpers fail in turn (pyaccel.c's test doors, turned on
+by PORTICO_PY_TEST_HOOKS): nothing may crash, leak, or lose an event, also
+on a real server over a socket."""
 
 import ctypes
+import gc
+import json
+import logging
 import os
+import socket
 import struct
+import subprocess
 import sys
+import threading
+import time
+import tracemalloc
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(HERE)), 'bindings', 'python'))
 
 from portico import _lib, asgi  # noqa: E402
-from portico.errors import ERR_DONE, ERR_INVALID  # noqa: E402
+from portico.errors import ERR_DONE, ERR_INVALID, ERR_INTERNAL  # noqa: E402
 
 EV_REQUEST, EV_WS = asgi.EV_REQUEST, asgi.EV_WS
 
@@ -30,13 +41,41 @@ def other_event(request_id, kind, code, payload):
 
 
 def helpers():
-    """The Accelerator; a skip where turned off, a failure where missing."""
+    """The Accelerator; a skip where turned off, a failure where missing.
+    Made with pyaccel.c's test doors in: they fail nothing until inject()
+    arms them."""
     if os.environ.get('PORTICO_PY_ACCEL') == '0':
         raise unittest.SkipTest('the C helpers are off (PORTICO_PY_ACCEL=0)')
-    accel = asgi.accelerator(_lib.load())
+    saved = os.environ.get(HOOKS)
+    os.environ[HOOKS] = '0'
+    try:
+        accel = asgi.accelerator(_lib.load())
+    finally:
+        if saved is None:
+            del os.environ[HOOKS]
+        else:
+            os.environ[HOOKS] = saved
     if accel is None:
         raise AssertionError('the library has no pco_py_* helpers usable from this interpreter')
     return accel
+
+
+HOOKS = 'PORTICO_PY_TEST_HOOKS'
+# inject(allocation, call_kind, call, call_result)'s kinds of library call (pyaccel.c CALL_*).
+CALL_POLL, CALL_RESPOND, CALL_WS_SEND, CALL_RESPOND_BATCH, CALL_ABORT = 1, 2, 3, 4, 5
+
+
+def injector():
+    """pyaccel.c's inject() builtin: only made where the doors are in."""
+    pylib = ctypes.PyDLL(_lib.load()._name)
+    make = pylib.pco_py_functions
+    make.restype = ctypes.c_int
+    make.argtypes = [ctypes.py_object]
+    functions = {}
+    make(functions)
+    if 'inject' not in functions:
+        raise AssertionError('no inject(): the helpers were made in this process before %s was set' % HOOKS)
+    return functions['inject']
 
 
 BASE = [b'GET', b'/a/b', b'x=1', b'HTTP/1.1', b'http', b'10.0.0.1', b'50000', b'10.0.0.2', b'8000']
@@ -162,7 +201,7 @@ class BuiltinTests(unittest.TestCase):
                      lambda: accel.respond('1', b'200 OK', [], b'', 1),
                      lambda: accel.respond(1, b'200 OK', [], b'', None),
                      lambda: accel.decode(None, 0, [], {}, ''),
-                     lambda: accel.poll(0, 0, 0, [], {})):
+                     lambda: accel.poll(0, 0, 0, [], {}, '')):
             self.assertRaises(TypeError, call)
         with self.assertRaises(OverflowError):
             accel.respond(-1, b'200 OK', [], b'', 1)
@@ -195,9 +234,334 @@ class BuiltinTests(unittest.TestCase):
 
     def test_poll_of_no_server_is_refused(self):
         buf = ctypes.create_string_buffer(64)
+        pending = (ctypes.c_size_t * 2)()
         out = []
-        self.assertEqual(self.accel.poll(0, ctypes.addressof(buf), 64, out, {}, ''), ERR_INVALID)
-        self.assertEqual(out, [])
+        self.assertEqual(self.accel.poll(0, ctypes.addressof(buf), 64, out, {}, '', ctypes.addressof(pending)),
+                         ERR_INVALID)
+        self.assertEqual((out, list(pending)), ([], [0, 0]))
+
+# The texts pyaccel.c interns at init (interned_text).
+INTERNED = ['type', 'asgi', 'http_version', 'method', 'scheme', 'path', 'raw_path', 'query_string',
+            'root_path', 'headers', 'client', 'server', 'extensions', 'http', '1.1', '2', '1.0',
+            'GET', 'POST', 'HEAD', 'http', 'https', 'text', 'bytes', 'websocket.receive']
+
+# Run in a fresh interpreter (an init that succeeded cannot fail again):
+# pco_py_init with its Nth allocation failing, N = 1, 2, ... until it works.
+INIT_CHILD = r"""
+import ctypes, gc, json, os, sys
+from portico import _lib, asgi
+init = ctypes.PyDLL(_lib.load()._name).pco_py_init
+init.restype = ctypes.c_int
+init.argtypes = [ctypes.py_object, ctypes.py_object]
+names = [sys.intern(text) for text in json.loads(sys.argv[1])]
+
+def state():
+    gc.collect()
+    return (tuple(sys.getrefcount(name) for name in names), sys.getrefcount(asgi.ASGI_VERSION),
+            sum(1 for o in gc.get_objects() if type(o) is list))
+
+failures, changed, before, now = 0, [], None, None
+before = state()
+for n in range(1, 200):
+    os.environ['PORTICO_PY_TEST_HOOKS'] = str(n)
+    try:
+        rc = init(asgi.ASGI_VERSION, None)
+    except MemoryError:
+        failures += 1
+        now = state()
+        if now != before:
+            changed.append([n, now])
+        continue
+    break
+print(json.dumps({'failures': failures, 'rc': rc, 'changed': changed[:3], 'before': before}))
+"""
+
+
+def messages(events, batch):
+    """EVENTS with each WebSocket text or binary message as its ASGI dict:
+    where the decoder could not make the dict (it clears that failure), it
+    leaves the message in the batch for the binding, which is no loss."""
+    made = []
+    for event in events:
+        if event[1] == EV_WS and event[2] in (asgi.WS_TEXT, asgi.WS_BINARY):
+            payload = batch[event[3]:event[4]]
+            key, value = ('text', payload.decode('utf-8')) if event[2] == asgi.WS_TEXT else ('bytes', payload)
+            event = (event[0], asgi.EV_WS_MESSAGE, len(payload), {'type': 'websocket.receive', key: value}, None)
+        made.append(event)
+    return made
+
+
+class FaultTests(unittest.TestCase):
+    """Each allocation (Python's or malloc's) of a helper, and each call into
+    the library, made to fail in turn: no crash, no leak, nothing made after
+    the failure, no event lost (pyaccel.c's rule for a batch that fails
+    half-way: poll raises with OUT holding the events before the failure and
+    keeps the rest pending in the buffer for the next poll)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.accel = helpers()
+        cls.inject = staticmethod(injector())
+
+    def tearDown(self):
+        self.inject(0, 0, 0, 0)
+
+    def test_a_failed_init_keeps_nothing(self):
+        env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(os.path.dirname(HERE)), 'bindings', 'python'))
+        out = subprocess.run([sys.executable, '-c', INIT_CHILD, json.dumps(INTERNED)], env=env, timeout=60,
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT).stdout.decode()
+        result = json.loads(out.strip().splitlines()[-1])
+        self.assertEqual(result['rc'], 1, out)
+        self.assertGreaterEqual(result['failures'], len(INTERNED) + 1)  # every allocation of init failed once
+        self.assertEqual(result['changed'], [], 'a failed init kept references (before: %r)' % (result['before'],))
+
+    def batch(self):
+        text = 'h\u00e9llo'.encode('utf-8')
+        return (request_event(1, BASE + [b'Host', b'a.example', b'Accept', b'*/*'], body=b'xyz') +
+                other_event(1, EV_WS, asgi.WS_TEXT, text) +
+                request_event(2, [b'POST', b'/caf\xc3\xa9', b'q', b'HTTP/2.0', b'https'] + BASE[5:7] +
+                              [b'10.0.0.3', b'443', b'Te', b'trailers']) +
+                other_event(3, asgi.EV_WRITTEN, 0, b'') +
+                other_event(1, EV_WS, asgi.WS_BINARY, b'\x00\xff') +
+                other_event(2, asgi.EV_BODY, 5, b'hello'))
+
+    def drain(self, buf, size, pending):
+        """Polls the batch left pending in BUF until none is: (events, errors)."""
+        events, errors = [], 0
+        for _ in range(100):
+            out = []
+            try:
+                n = self.accel.poll(0, ctypes.addressof(buf), size, out, {}, '/r', ctypes.addressof(pending))
+                self.assertEqual(n, size)
+            except MemoryError:
+                errors += 1
+            events.extend(out)
+            if pending[1] == 0:
+                return events, errors
+        self.fail('the batch stayed pending')
+
+    def sweep(self, batch, buf, pending, expected):
+        """Decodes BATCH with its Nth allocation failing, N = 1, 2, ...
+        until it makes fewer than N; returns that N."""
+        for n in range(1, 1000):
+            pending[0], pending[1] = 0, len(batch)  # as if the library had just handed it over
+            self.inject(n, 0, 0, 0)
+            events, errors = self.drain(buf, len(batch), pending)
+            allocations, calls, with_error = self.inject(0, 0, 0, 0)
+            self.assertEqual(messages(events, batch), expected, 'allocation %d failed' % n)
+            self.assertEqual(with_error, 0, 'made %d objects after allocation %d failed' % (with_error, n))
+            self.assertEqual(calls, 0)  # a pending batch is decoded without asking the library
+            self.assertLessEqual(errors, 1)  # none where a message's dict failed: left to the binding
+            if allocations < n:
+                return n
+        self.fail('allocations without end')
+
+    def test_a_batch_failing_at_each_allocation_loses_no_event(self):
+        batch = self.batch()
+        buf = ctypes.create_string_buffer(batch, len(batch))
+        pending = (ctypes.c_size_t * 2)()
+        expected = []
+        self.assertEqual(self.accel.decode(ctypes.addressof(buf), len(batch), expected, {}, '/r'), 6)
+        tracemalloc.start()
+        try:
+            self.sweep(batch, buf, pending, expected)  # the second sweep is measured: what the first leaves is no leak
+            gc.collect()
+            start = tracemalloc.get_traced_memory()[0]
+            n = self.sweep(batch, buf, pending, expected)
+            gc.collect()
+            grown = tracemalloc.get_traced_memory()[0] - start
+        finally:
+            tracemalloc.stop()
+        self.assertGreater(n, 100)  # the sweep went past every allocation of the batch
+        self.assertLess(grown, 512, 'the failed decodes leaked %d bytes' % grown)
+
+    def test_decode_keeps_the_events_before_a_failure(self):
+        batch = self.batch()
+        buf = ctypes.create_string_buffer(batch, len(batch))
+        expected = []
+        self.accel.decode(ctypes.addressof(buf), len(batch), expected, {}, '')
+        for n in range(1, 1000):
+            out = []
+            self.inject(n, 0, 0, 0)
+            try:
+                self.accel.decode(ctypes.addressof(buf), len(batch), out, {}, '')
+            except MemoryError:
+                pass  # all six in OUT if only the count failed
+            self.assertEqual(messages(out, batch), expected[:len(out)])
+            allocations, calls, with_error = self.inject(0, 0, 0, 0)
+            self.assertEqual(with_error, 0)  # nothing made after a failed allocation
+            if allocations < n:
+                break
+        self.assertGreater(n, 100)
+
+    def test_a_malformed_record_is_reported_and_the_rest_delivered(self):
+        batch = self.batch()
+        bad = request_event(7, BASE[:6] + [b'99999999999'] + BASE[7:])  # a port that is no port
+        whole = bad + batch
+        buf = ctypes.create_string_buffer(whole, len(whole))
+        pending = (ctypes.c_size_t * 2)(0, len(whole))
+        out = []
+        with self.assertRaises(ValueError):
+            self.accel.poll(0, ctypes.addressof(buf), len(whole), out, {}, '', ctypes.addressof(pending))
+        self.assertEqual((out, pending[0], pending[1]), ([], len(bad), len(whole)))
+        self.accel.poll(0, ctypes.addressof(buf), len(whole), out, {}, '', ctypes.addressof(pending))
+        self.assertEqual([e[:3] for e in out], [(1, EV_REQUEST, 1), (1, asgi.EV_WS_MESSAGE, 6), (2, EV_REQUEST, 1),
+                                               (3, asgi.EV_WRITTEN, 0), (1, asgi.EV_WS_MESSAGE, 2),
+                                               (2, asgi.EV_BODY, 5)])
+        self.assertEqual(list(pending), [0, 0])
+
+    def test_an_answer_failing_at_each_allocation_leaves_the_queue_whole(self):
+        accel = self.accel
+        queue = accel.new_queue()
+        headers = [(b'X-%d' % i, b'v' * 100) for i in range(100)]  # past the stack buffer and the queue's room
+        for n in range(1, 100):
+            self.inject(n, 0, 0, 0)
+            try:
+                queued = accel.respond_later(queue, 1 << 60, b'200 OK', headers, b'body', 1)
+                self.assertEqual(queued, 0)
+            except MemoryError:
+                queued = None
+            try:
+                self.assertIn(accel.respond(1 << 60, b'200 OK', headers, b'body', 1), (ERR_INVALID, ERR_DONE))
+            except MemoryError:
+                pass
+            self.inject(0, 0, 0, 0)
+            self.assertEqual(accel.flush(queue), [])  # a queue left malformed would be refused (ValueError)
+            if queued is not None and n > 10:
+                break
+            queue = accel.new_queue() if n % 2 else queue  # a fresh queue grows from nothing
+        self.assertEqual(self.inject(0, 0, 0, 0)[2], 0)
+
+    def test_a_refused_queue_is_not_dropped_unanswered(self):
+        # No server: the ids are unknown, so each abort answers ERR_INVALID;
+        # what counts is that each queued request is aborted before the error.
+        queue = self.accel.new_queue()
+        for request_id in (11, 12, 13):
+            self.assertEqual(self.accel.respond_later(queue, request_id, b'200 OK', [], b'x', 1), 0)
+        self.inject(0, CALL_RESPOND_BATCH, 1, ERR_INTERNAL)
+        with self.assertRaises(ValueError):
+            self.accel.flush(queue)
+        allocations, calls, with_error = self.inject(0, 0, 0, 0)
+        self.assertEqual((calls, with_error), (4, 0))  # the refused batch, then one abort per request
+        self.assertEqual(self.accel.flush(queue), [])
+        self.assertEqual(self.inject(0, 0, 0, 0)[1], 0)  # the queue was emptied: nothing to send
+
+
+TIMEOUT = 5.0
+
+
+class Served:
+    """An ASGI app served in this process (the doors are this process's)."""
+
+    def __init__(self):
+        self.entered = threading.Event()
+        self.stop = threading.Event()
+        self.ready = threading.Event()
+        self.records = []
+        handler = logging_handler(self.records)
+        logger = logging.getLogger('portico')
+        logger.addHandler(handler)  # before serve: its configure_logging then leaves stderr alone
+        self.handler = handler
+        self.thread = threading.Thread(target=asgi.serve, args=(self.app, '127.0.0.1:0'),
+                                       kwargs={'lifespan': 'off', 'on_ready': self.on_ready, 'stop': self.stop},
+                                       daemon=True)
+        self.thread.start()
+        if not self.ready.wait(20):
+            raise AssertionError('the server did not start')
+
+    def on_ready(self, addresses):
+        self.port = int(addresses[0].rsplit(':', 1)[1].strip('/'))
+        self.ready.set()
+
+    async def app(self, scope, receive, send):
+        if scope['path'] == '/block':
+            self.entered.set()
+            time.sleep(0.3)  # holds the loop: requests sent meanwhile reach it in one poll batch
+        body = scope['path'].encode()
+        await send({'type': 'http.response.start', 'status': 200,
+                    'headers': [(b'content-length', str(len(body)).encode())]})
+        await send({'type': 'http.response.body', 'body': body})
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(20)
+        logging.getLogger('portico').removeHandler(self.handler)
+
+    def connect(self, path):
+        s = socket.create_connection(('127.0.0.1', self.port), timeout=TIMEOUT)
+        s.sendall(('GET %s HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n' % path).encode())
+        return s
+
+    @staticmethod
+    def status(s):
+        """The answer's status on socket S, None if none came in TIMEOUT."""
+        data = b''
+        deadline = time.time() + TIMEOUT
+        try:
+            while time.time() < deadline:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        except socket.timeout:
+            pass
+        finally:
+            s.close()
+        return int(data.split(b' ', 2)[1]) if data.startswith(b'HTTP/1.1 ') else None
+
+
+def logging_handler(records):
+    class Collect(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+    return Collect()
+
+
+class ServerFaultTests(unittest.TestCase):
+    """The same failures on a real server: every request is answered."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.accel = helpers()
+        cls.inject = staticmethod(injector())
+        cls.server = Served()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.close()
+
+    def tearDown(self):
+        self.inject(0, 0, 0, 0)
+
+    def test_a_refused_answer_queue_ends_its_requests_with_500(self):
+        self.assertEqual(Served.status(self.server.connect('/warm')), 200)
+        self.inject(0, CALL_RESPOND_BATCH, 1, ERR_INTERNAL)
+        self.assertEqual(Served.status(self.server.connect('/refused')), 500)
+        self.assertIn('answering the queued responses failed', self.server.records)
+        self.assertEqual(Served.status(self.server.connect('/after')), 200)
+
+    def test_a_batch_failing_half_way_loses_no_request(self):
+        server = self.server
+        for attempt in (1, 2):  # the second run has the address cache warm, as the sweep will
+            server.entered.clear()
+            blocker = server.connect('/block')
+            self.assertTrue(server.entered.wait(TIMEOUT))
+            self.inject(0, 0, 0, 0)
+            batch = [server.connect('/r%d' % i) for i in range(4)]
+            self.assertEqual([Served.status(s) for s in [blocker] + batch], [200] * 5)
+            allocations = self.inject(0, 0, 0, 0)[0]
+        self.assertGreater(allocations, 20)
+        lost = []
+        for n in range(1, allocations + 1, max(1, allocations // 12)):
+            server.entered.clear()
+            blocker = server.connect('/block')
+            self.assertTrue(server.entered.wait(TIMEOUT))
+            self.inject(n, 0, 0, 0)  # the Nth allocation from here fails: the block's answer, or the batch's
+            batch = [server.connect('/r%d' % i) for i in range(4)]
+            statuses = [Served.status(s) for s in [blocker] + batch]
+            if None in statuses:  # 500 is an answer: an allocation failed in the app's send
+                lost.append((n, statuses))
+        self.assertEqual(lost, [], 'requests never answered (None), by the allocation made to fail')
 
 
 if __name__ == '__main__':

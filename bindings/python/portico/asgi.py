@@ -199,8 +199,10 @@ class Accelerator:
     """The library's Python-object helpers (capi/pyaccel.c), as builtin
     functions: decode(batch address, size, out list, address cache,
     root_path) builds a poll batch's scopes in C; poll(handle, buffer
-    address, capacity, out list, address cache, root_path) is
-    portico_server_poll and decode in one call; respond(id, status line,
+    address, capacity, out list, address cache, root_path, pending address)
+    is portico_server_poll and decode in one call (pending: two size_t
+    marking the rest of a batch whose decoding failed half-way, which the
+    next poll decodes first: no event is lost); respond(id, status line,
     headers, body, flags) encodes a head of bytes pairs and answers in one
     call; respond_later(queue, ...) queues such an answer (a queue from
     new_queue()) for flush(queue) to send with the others queued in the
@@ -704,6 +706,8 @@ class ASGIServer:
         self._fd = server._ready_fd
         accel = accelerator(server._lib)
         self._poll_decode = accel.poll if accel is not None else None
+        self._pending = (ctypes.c_size_t * 2)()  # poll's: the rest of a batch left to decode
+        self._pending_at = ctypes.addressof(self._pending)
         self._clear = True          # an eventfd to read; not with inline_io (epoll)
         self.flush_pending = False  # a flush of conn.queue is scheduled
         self._grow(POLL_BUFFER)
@@ -737,7 +741,12 @@ class ASGIServer:
         while True:
             if poll_decode is not None:
                 events = []
-                n = poll_decode(handle, self._addr, self._cap, events, self.addrs, self.root_path)
+                try:
+                    n = poll_decode(handle, self._addr, self._cap, events, self.addrs, self.root_path,
+                                    self._pending_at)
+                except Exception:
+                    self._decode_failed(events)
+                    return
                 if n > 0:
                     if self._dispatch_decoded(events, n) and not self.flush_pending:
                         # After the new requests' first steps, in this pass
@@ -782,6 +791,18 @@ class ASGIServer:
             if cycle is not None:  # else finished meanwhile
                 deliver(cycle, kind, code, payload)
 
+    def _decode_failed(self, events):
+        """The C decoder failed half-way through a batch (out of memory, or a
+        malformed record): EVENTS, decoded before the failure, are delivered
+        now, and the rest of the batch, pending in the buffer, by the next
+        poll (pyaccel.c's poll)."""
+        log.error('decoding a poll batch failed (%d events before the failure delivered%s)', len(events),
+                  '; the rest is retried' if self._pending[1] else '', exc_info=True)
+        if self._dispatch_decoded(events, self._cap) and not self.flush_pending:
+            self.flush_soon()
+        if self._pending[1]:
+            self.loop.call_soon(self._drain)
+
     def _dispatch_decoded(self, events, n):
         """_dispatch for a batch of N bytes the library decoded into EVENTS
         (pyaccel.c); true if it began requests."""
@@ -813,7 +834,12 @@ class ASGIServer:
     def _flush(self):
         self.flush_pending = False
         conn = self.conn
-        for request_id in conn.flush(conn.queue):
+        try:
+            refused = conn.flush(conn.queue)
+        except Exception:
+            log.error('answering the queued responses failed', exc_info=True)
+            return
+        for request_id in refused:
             log.error('the library refused the response head of request %d (a malformed status line or '
                       'header field); the client got 500 instead', request_id)
 
