@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/portico-http/portico/core/internal/needs"
 )
 
 // A minimal driver around the sans-I/O Conn, as core/server will do it: one
@@ -167,7 +169,7 @@ type junitSuites struct {
 func TestH2spec(t *testing.T) {
 	bin := findH2spec()
 	if bin == "" {
-		t.Skip("h2spec not found; install: GOFLAGS=-mod=mod go install github.com/summerwind/h2spec/cmd/h2spec@v2.2.1+incompatible")
+		needs.Missing(t, "h2spec not found; install: make build/tools/h2spec (it puts h2spec on the tests' PATH)")
 	}
 	if testing.Short() {
 		t.Skip("short mode")

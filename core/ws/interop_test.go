@@ -17,6 +17,8 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsflate"
 	"github.com/gobwas/ws/wsutil"
+
+	"github.com/portico-http/portico/core/internal/needs"
 )
 
 // The Endpoint behind a real TCP listener: a test-only driver does the HTTP/1.1
@@ -250,7 +252,7 @@ asyncio.run(main(sys.argv[1]))
 
 func TestInteropPythonWebsockets(t *testing.T) {
 	if err := exec.Command("/usr/bin/python3", "-c", "import websockets").Run(); err != nil {
-		t.Skip("SKIP: python3-websockets is not installed at /usr/bin/python3 (apt-get install python3-websockets)")
+		needs.Missing(t, "python3-websockets is not installed at /usr/bin/python3 (apt-get install python3-websockets)")
 	}
 	addr := startServer(t, true)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -4,6 +4,7 @@
 # 3.13), where the tests that need third-party clients skip. A missing
 # interpreter is reported, never silent. Exits non-zero if any run failed.
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../missing.sh"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CHECKOUT="$(cd "$HERE/../.." && pwd)"
 export PORTICO_LIBRARY="${PORTICO_LIBRARY:-$CHECKOUT/build/libportico.so}"
@@ -18,12 +19,12 @@ for run in /usr/bin/python3 "$PYENV_ROOT_DIR/versions/3.8.18/bin/python" "$PYENV
   accel=1
   [ "$python" = "$run" ] || accel=0
   if [ ! -x "$python" ]; then
-    echo "SKIP  $python: not installed"
+    missing "$python: not installed" || failed=$((failed + 1))
     continue
   fi
   echo "== $($python --version 2>&1) ($run)"
   log=$(mktemp)
-  (cd "$HERE" && PORTICO_PY_ACCEL=$accel timeout 600 "$python" -m unittest -v test_asgi test_accel >"$log" 2>&1)
+  (cd "$HERE" && PORTICO_PY_ACCEL=$accel timeout 600 "$python" ../unittest_ci.py -v test_asgi test_accel >"$log" 2>&1)
   rc=$?
   grep -E ' \.\.\. |^Ran |^OK|^FAILED' "$log"
   if [ $rc -eq 0 ]; then

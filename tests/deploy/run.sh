@@ -3,6 +3,7 @@
 # and pyenv 2.7.18), then pools of three Portico instances behind HAProxy and
 # behind nginx with rolling restarts under load.
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../missing.sh"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CHECKOUT="$(cd "$HERE/../.." && pwd)"
 export PYTHONPATH="$CHECKOUT/bindings/python${PYTHONPATH:+:$PYTHONPATH}"
@@ -18,9 +19,13 @@ run() {
 }
 
 for python in /usr/bin/python3 "$PYENV_ROOT_DIR/versions/2.7.18/bin/python"; do
-    if [ ! -x "$python" ]; then summary+=("SKIP  workers on $python: not found"); continue; fi
+    if [ ! -x "$python" ]; then
+        if missing "workers on $python: not found"; then summary+=("SKIP  workers on $python: not found")
+        else summary+=("FAIL  workers on $python: not found"); failed=1; fi
+        continue
+    fi
     run "workers and signals ($("$python" -c 'import platform; print(platform.python_version())'))" \
-        env PORTICO_TEST_PYTHON="$python" timeout 120 /usr/bin/python3 "$HERE/test_workers.py" -v
+        env PORTICO_TEST_PYTHON="$python" timeout 120 bash -c 'cd "$1" && /usr/bin/python3 ../unittest_ci.py -v test_workers' _ "$HERE"
 done
 for balancer in haproxy nginx; do
     if ! command -v "$balancer" >/dev/null && [ ! -x "/usr/sbin/$balancer" ]; then

@@ -6,6 +6,7 @@
 #
 # The library: PORTICO_LIBRARY, or the checkout's build/libportico.so.
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../missing.sh"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CHECKOUT="$(cd "$HERE/../.." && pwd)"
 PYTHON="${PYTHON:-/usr/bin/python3}"
@@ -64,7 +65,7 @@ expect() {
 run_framework() {
     local label="$1" module="$2" spec="$3" chunked_bodies="$4"
     if ! "$PYTHON" -c "import $module" 2>/dev/null; then
-        echo "SKIP: $label is not importable by $PYTHON (import $module)"
+        missing "$label is not importable by $PYTHON (import $module)" || failures=$((failures + 1))
         return
     fi
     echo "=== $label $("$PYTHON" -c "

@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Runs the Python suite (tests/python) under every interpreter we promise:
 # pyenv 2.7.18, 3.6.15, 3.13.0 and Debian's /usr/bin/python3. A missing
-# interpreter is reported with a SKIP line, never silently. Exits non-zero if
-# any run fails (or if no interpreter ran at all).
+# interpreter is reported with a SKIP line, never silently (under CI=true it is
+# a failure, see tests/missing.sh). Exits non-zero if any run fails (or if no
+# interpreter ran at all).
 #
 # The library: PORTICO_LIBRARY, or the checkout's build/libportico.so.
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../missing.sh"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CHECKOUT="$(cd "$HERE/../.." && pwd)"
 
@@ -30,15 +32,19 @@ for entry in "${interpreters[@]}"; do
     label="${entry%%=*}"
     python="${entry#*=}"
     if [ ! -x "$python" ]; then
-        echo "SKIP: python $label not found ($python)"
-        summaries+=("SKIP  python $label: not found")
+        if missing "python $label not found ($python)"; then
+            summaries+=("SKIP  python $label: not found")
+        else
+            summaries+=("FAIL  python $label: not found")
+            failed=$((failed + 1))
+        fi
         continue
     fi
     version="$("$python" -c 'import platform; print(platform.python_version())')"
     echo "=== python $version ($python)"
     log="$(mktemp)"
     (cd "$HERE" && PYTHONPATH="$CHECKOUT/bindings/python:$HERE" \
-        "$python" -m unittest discover -s "$HERE" -p 'test_*.py' -v) >"$log" 2>&1
+        "$python" ../unittest_ci.py discover -s "$HERE" -p 'test_*.py' -v) >"$log" 2>&1
     status=$?
     cat "$log"
     ran=$((ran + 1))

@@ -297,7 +297,7 @@ def asgi_ws_generator(environ, start_response):
     yield b'never sent'
 
 
-@unittest.skipUnless(sys.version_info >= (3, 6), 'to_asgi needs Python 3.6+')
+@unittest.skipUnless(sys.version_info >= (3, 6), 'n/a: to_asgi needs Python 3.6+')
 class ToAsgi(unittest.TestCase):
     def test_http_streams_both_ways(self):
         sent, error = run_asgi(to_asgi(asgi_echo), http_scope('/e', 'POST'), [

@@ -97,7 +97,7 @@ class CommandLineTest(unittest.TestCase):
         self.assertEqual(code, 2)
         self.assertIn("has no 'nothing'", output)
 
-    @unittest.skipIf(sys.version_info >= (3, 8), 'ASGI runs here: tests/asgi covers it')
+    @unittest.skipIf(sys.version_info >= (3, 8), 'n/a: ASGI runs here: tests/asgi covers it')
     def test_asgi_needs_python_3_8(self):
         code, output = self.run_cli('serve', 'apps:app', '--interface', 'asgi')
         self.assertEqual(code, 2)

@@ -201,7 +201,7 @@ class ContainerCase(object):
     def test_websocket_receive_timeout(self):
         """receive(timeout) times out, the WebSocket stays usable."""
         if not self.websocket:
-            return self.skipTest('no WebSocket in this container')
+            return self.skipTest('n/a: no WebSocket in this container')
         seen = ws_session('ws' + self.base[4:] + '/ws?timeout',
                           [('recv',), ('send', b'after'), ('recv',)])
         self.assertEqual(seen[1:], [('message', 'timed out'),  # sent as text everywhere
@@ -220,14 +220,14 @@ class ContainerCase(object):
 
     def test_websocket_from_a_generator(self):
         if not self.websocket:
-            return self.skipTest('no WebSocket in this container')
+            return self.skipTest('n/a: no WebSocket in this container')
         seen = ws_session('ws' + self.base[4:] + '/wsgen', [('recv',), ('send', b'z'), ('recv',)])
         self.assertEqual(seen[1:], [('message', 'from a generator'), ('message', b'z')])
 
     def test_websocket_client_close(self):
         """The client closes first; the app's loop ends and the shim answers."""
         if not self.websocket:
-            return self.skipTest('no WebSocket in this container')
+            return self.skipTest('n/a: no WebSocket in this container')
         url = 'ws' + self.base[4:] + '/ws'
         seen = ws_session(url, [('send', b'x'), ('recv',)])
         self.assertEqual(seen[1], ('message', b'x'))

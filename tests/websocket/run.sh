@@ -10,6 +10,7 @@
 #
 # The library: PORTICO_LIBRARY, or the checkout's build/libportico.so.
 set -u
+. "$(dirname "${BASH_SOURCE[0]}")/../missing.sh"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CHECKOUT="$(cd "$HERE/../.." && pwd)"
 SYSTEM_PYTHON=/usr/bin/python3
@@ -84,14 +85,15 @@ for module in websockets wsproto; do
     if "$SYSTEM_PYTHON" -c "import $module" 2>/dev/null; then
         run_client "python $module" timeout 120 "$SYSTEM_PYTHON" "$client" "$port"
     else
-        echo "SKIP: python3-$module is not importable by $SYSTEM_PYTHON (apt-get install python3-$module)"
+        missing "python3-$module is not importable by $SYSTEM_PYTHON (apt-get install python3-$module)" \
+            || failed=$((failed + 1))
         skipped=$((skipped + 1))
     fi
 done
 
 # node + ws
 if ! command -v node >/dev/null 2>&1; then
-    echo "SKIP: node is not installed"
+    missing "node is not installed" || failed=$((failed + 1))
     skipped=$((skipped + 1))
 else
     if [ ! -d "$HERE/node_modules/ws" ] && command -v npm >/dev/null 2>&1; then
@@ -101,7 +103,7 @@ else
     if [ -d "$HERE/node_modules/ws" ]; then
         run_client "node ws" bash -c 'cd "$1" && timeout 120 node node_client.js "$2"' _ "$HERE" "$port"
     else
-        echo "SKIP: the npm ws package is not installed in $HERE/node_modules (npm ci)"
+        missing "the npm ws package is not installed in $HERE/node_modules (npm ci)" || failed=$((failed + 1))
         skipped=$((skipped + 1))
     fi
 fi
