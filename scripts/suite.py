@@ -27,6 +27,8 @@ RESULT = re.compile(r'^(OK|FAILED)\b(?: \((.*)\))?')
 CHECK_PASS = re.compile(r'^(ok|PASS:?)\s')
 CHECK_FAIL = re.compile(r'^FAIL:?\s')
 CHECK_SKIP = re.compile(r'^SKIP:?\s')
+# unittest's header above a failure's traceback: the result line counts it.
+UNITTEST_DETAIL = re.compile(r'^(FAIL|ERROR): \S+ \(.*\)$')
 
 
 class Counts(object):
@@ -51,7 +53,7 @@ class Counts(object):
             return
         if CHECK_PASS.match(line):
             self.passed += 1
-        elif CHECK_FAIL.match(line):
+        elif CHECK_FAIL.match(line) and not UNITTEST_DETAIL.match(line):
             self.failed += 1
         elif CHECK_SKIP.match(line):
             self.skipped += 1

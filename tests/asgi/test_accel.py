@@ -45,7 +45,7 @@ def helpers():
     Made with pyaccel.c's test doors in: they fail nothing until inject()
     arms them."""
     if os.environ.get('PORTICO_PY_ACCEL') == '0':
-        raise unittest.SkipTest('the C helpers are off (PORTICO_PY_ACCEL=0)')
+        raise unittest.SkipTest('n/a: the C helpers are off (PORTICO_PY_ACCEL=0)')
     saved = os.environ.get(HOOKS)
     os.environ[HOOKS] = '0'
     try:
