@@ -213,7 +213,11 @@ int portico_request_respond(uint64_t req, const uint8_t *head, size_t head_len,
 /* Write more of the body after portico_request_respond; with PORTICO_END,
  * finish the request (DATA may be empty). Blocks only while the client is
  * slower than the app. Returns PORTICO_OK or an error; after an error the
- * request is finished. */
+ * request is finished. PORTICO_ERR_IO once the client is gone: HTTP/2 reset
+ * the stream or lost the connection; HTTP/1.x read EOF or a reset while the
+ * request was being answered (a half-close counts, unless a pipelined request
+ * followed; then portico_request_respond without PORTICO_END fails too, and
+ * a whole answer, with PORTICO_END, is still sent). */
 int portico_request_write(uint64_t req, const uint8_t *data, size_t len, int flags);
 
 /* Send 103 Early Hints with FIELDS (NUL-separated name and value pairs)
@@ -530,9 +534,9 @@ int portico_request_want_body(uint64_t req, size_t max);
 
 /* Ask for one PORTICO_POLL_BODY event with code PORTICO_ERR_IO if the client
  * goes away before the response ends (HTTP/2: stream reset or connection
- * lost). Returns PORTICO_OK, or PORTICO_ERR_STATE when the response is over
- * or on HTTP/1.x, where a client that left shows only as a failed write.
- * The request's thread. */
+ * lost; HTTP/1.x: EOF or a reset, as portico_request_write says), at once if
+ * it has. Returns PORTICO_OK, or PORTICO_ERR_STATE when the response is
+ * over. The request's thread. */
 int portico_request_watch_gone(uint64_t req);
 
 /* ON non-zero: deliver this accepted WebSocket's messages as PORTICO_POLL_WS

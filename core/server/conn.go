@@ -57,6 +57,11 @@ type conn struct {
 	wsInline   []byte     // scratch for inline writes
 	dl         deadlines  // read side under mu; write side by the writer
 
+	// A client that leaves while the host has ex (h1gone.go):
+	gone      bool          // it left (clientLeft)
+	watchDone chan struct{} // closed when the goroutine path's watchPeer ends
+	peek      []byte        // watchPeer's read buffer
+
 	in     *inlineState // set while the host's thread does the I/O (inline.go)
 	seed   h1.Event     // with seeded: the first event serve handles,
 	seeded bool         // for a connection handed over by the inline path
@@ -288,10 +293,14 @@ func (c *conn) dispatch() *Exchange {
 // with what of its body is buffered. Called with mu held; unlocks it.
 func (c *conn) queueExchange(ex *Exchange) *Exchange {
 	c.prefetch(ex, c.srv.opts.PrefetchSize)
-	c.ex, c.exDone, c.closeAfter = ex, false, false
+	c.ex, c.exDone, c.closeAfter, c.gone = ex, false, false, false
+	if ex.bodyDone {
+		c.watchPeer(ex) // h1gone.go
+	}
 	c.mu.Unlock()
 	exchanges.add(ex)
 	if !c.srv.enqueue(ex) {
+		c.stopWatch()
 		exchanges.remove(ex.id)
 		return nil
 	}
@@ -351,6 +360,7 @@ func (c *conn) await(ex *Exchange) bool {
 				c.err = ErrClosed
 			}
 			c.mu.Unlock()
+			c.stopWatch()
 			return false
 		}
 		c.mu.Lock()
@@ -380,6 +390,7 @@ func (c *conn) await(ex *Exchange) bool {
 		default:
 		}
 		if done {
+			c.stopWatch() // the connection reads again from here
 			if closeAfter && !failed {
 				lingerClose(c.nc)
 			}

@@ -391,10 +391,12 @@ func (ex *Exchange) WSSendNowait(kind int, p []byte) error {
 func (ex *Exchange) SetNowait(on bool) { ex.nowait = on }
 
 // WatchGone asks for one EvBody event with ErrIO if the client goes away
-// before the response ends: an HTTP/2 stream reset or a lost connection.
-// HTTP/1.x cannot tell without reading the socket, which the connection
-// does only between requests: ErrState there (a failed write still tells).
+// before the response ends: an HTTP/2 stream reset or a lost connection,
+// on HTTP/1.x the client's EOF or a reset (h1gone.go).
 func (ex *Exchange) WatchGone() error {
+	if c, ok := ex.b.(*conn); ok {
+		return c.watchGone(ex)
+	}
 	s, ok := ex.b.(*h2stream)
 	if !ok {
 		return ErrState

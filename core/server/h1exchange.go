@@ -76,6 +76,7 @@ func (c *conn) read(ex *Exchange, dst []byte, timeout time.Duration) (int, error
 			return n, nil
 		case h1.EndOfMessage, h1.Paused:
 			c.endBody(ex)
+			c.watchPeer(ex) // h1gone.go: the host reads no more
 			return 0, nil
 		case h1.ErrorEvent:
 			ex.bodyErr = c.p.Err()
@@ -152,6 +153,9 @@ func (c *conn) respond(ex *Exchange, head, body []byte, end bool) error {
 	if c.err != nil {
 		c.abandon(ex)
 		return ErrIO
+	}
+	if c.gone && !end { // h1gone.go: a whole answer still goes out
+		return c.refuseGone(ex)
 	}
 	resp, err := c.parseHead(head)
 	if err != nil {
@@ -232,6 +236,9 @@ func (c *conn) write(ex *Exchange, data []byte, end bool) error {
 		c.abandon(ex)
 		return ErrIO
 	}
+	if c.gone {
+		return c.refuseGone(ex)
+	}
 	out, err := c.p.WriteBody(c.out, data)
 	if err == nil && end {
 		out, err = c.p.EndResponse(out, ex.respTrailers)
@@ -259,6 +266,10 @@ func (c *conn) abort(ex *Exchange, status int) error {
 	defer c.mu.Unlock()
 	if ex.finished {
 		return ErrState
+	}
+	if c.gone { // h1gone.go: nothing more for a client that left
+		c.refuseGone(ex)
+		return nil
 	}
 	if !ex.started && c.err == nil {
 		r := h1.Response{Status: status, Date: c.srv.date.get(), End: true,

@@ -117,6 +117,9 @@ func (c *conn) inEvent(events uint32) {
 	}
 	if c.ex != nil {
 		in.readable = true // parsed once the response is complete
+		if events&(syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
+			c.inClientLeft(events&(syscall.EPOLLHUP|syscall.EPOLLERR) != 0) // h1gone.go
+		}
 		return
 	}
 	c.inRead()
@@ -323,7 +326,10 @@ func (c *conn) inExchange(req *h1.Request, offer *ws.Offer) *Exchange {
 // in prefetch_size) with it (loop thread).
 func (c *conn) inDispatch(ex *Exchange) {
 	c.prefetch(ex, c.srv.opts.PrefetchSize)
-	c.ex, c.exDone, c.closeAfter = ex, false, false
+	c.ex, c.exDone, c.closeAfter, c.gone = ex, false, false, false
+	if c.in.eof || c.in.rdhup { // the client's FIN came with the request
+		c.inClientLeft(false)
+	}
 	c.in.deadline.Store(0) // the host has it; body_timeout bounds its writes
 	exchanges.add(ex)
 	if d := c.srv.opts.RequestTimeout; d > 0 {
