@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import time
 
 state_seen = {}
 events = []  # what the app observed, served by /events
@@ -96,12 +97,46 @@ async def slow(scope, receive, send):
     await send({'type': 'http.response.start', 'status': 200, 'headers': []})
     waiter = asyncio.ensure_future(receive())
     for i in range(500):
-        await send({'type': 'http.response.body', 'body': b'tick\n' * 1000, 'more_body': True})
+        try:
+            await send({'type': 'http.response.body', 'body': b'tick\n' * 1000, 'more_body': True})
+        except OSError:  # ASGI 2.4: send to a client that left raises
+            await asyncio.wait_for(waiter, 5)
         await asyncio.sleep(0.01)
         if waiter.done():
             events.append(('slow', waiter.result()['type']))
             return
     events.append(('slow', 'never disconnected'))
+
+
+async def sse(scope, receive, send):
+    """Server-sent events every 0.1 s to a client expected to leave (with
+    ?hold: one event, then only a wait in receive()). Records under the
+    query's token=, with the time, what receive() returned and what send()
+    raised."""
+    query = dict(pair.partition('=')[::2] for pair in scope['query_string'].decode().split('&'))
+    token = query.get('token', '')
+    await read_body(receive)
+    await send({'type': 'http.response.start', 'status': 200,
+                'headers': [(b'content-type', b'text/event-stream')]})
+    await send({'type': 'http.response.body', 'body': b'data: 0\n\n', 'more_body': True})
+
+    async def watch():
+        message = await receive()
+        events.append(['sse', token, message['type'], time.time()])
+    watcher = asyncio.ensure_future(watch())
+    if 'hold' in query:
+        await watcher
+        return
+    try:
+        for i in range(1, 300):
+            await asyncio.sleep(0.1)
+            await send({'type': 'http.response.body', 'body': b'data: %d\n\n' % i, 'more_body': True})
+    except OSError as exc:
+        events.append(['sse', token, 'send raised ' + type(exc).__name__, time.time()])
+        await asyncio.wait_for(watcher, 5)
+        return
+    watcher.cancel()
+    events.append(['sse', token, 'never', time.time()])
 
 
 async def wait_gone(scope, receive, send):
@@ -185,6 +220,7 @@ async def crlf_header(scope, receive, send):
 
 
 ROUTES = {'/waitgone': wait_gone, '/echo': echo, '/stream': stream, '/big': big, '/slow': slow, '/upload': upload_gone,
+          '/sse': sse,
           '/events': show_events, '/hint': hint, '/trailers': trailers, '/push': push,
           '/pushed.css': pushed, '/crash': crash, '/noresponse': noresponse,
           '/nul': nul_header, '/crlf': crlf_header}

@@ -11,6 +11,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -420,6 +421,118 @@ class TLSTests(unittest.TestCase):
         finally:
             self.assertEqual(server.stop(), 0)
             shutil.rmtree(tmp)
+
+
+def make_certificate(directory):
+    cert, key = os.path.join(directory, 'cert.pem'), os.path.join(directory, 'key.pem')
+    subprocess.run(['openssl', 'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+                    '-nodes', '-days', '1', '-keyout', key, '-out', cert, '-subj', '/CN=127.0.0.1'],
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=30)
+    return cert, key
+
+
+@unittest.skipUnless(shutil.which('openssl'), 'needs openssl')
+class ClientLeavesTests(unittest.TestCase):
+    """A client that closes its connection in the middle of a streamed
+    response (server-sent events): an app waiting in receive() gets
+    http.disconnect, and its next send() raises ClientDisconnected (an
+    OSError, ASGI 2.4), on HTTP/1.1 in cleartext (the inline loop) and over
+    TLS (the goroutine path), h2c and h2 over TLS. The app records when;
+    each should take well under a second (bound: 5 s)."""
+
+    BOUND = 5.0
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp()
+        cert, key = make_certificate(cls.tmp)
+        cls.server = Server('rawapp:app', '--certfile', cert, '--keyfile', key,
+                            '--bind', 'https://127.0.0.1:0')
+        cls.tls_port = int(re.search(r'https://127\.0\.0\.1:(\d+)', cls.server.output()).group(1))
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.server.stop() == 0, cls.server.output()
+        shutil.rmtree(cls.tmp)
+
+    def connect(self, tls, alpn):
+        s = socket.create_connection(('127.0.0.1', self.tls_port if tls else self.server.port), timeout=TIMEOUT)
+        if not tls:
+            return s
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        context.set_alpn_protocols([alpn])
+        s = context.wrap_socket(s)
+        self.assertEqual(s.selected_alpn_protocol(), alpn)
+        return s
+
+    def open_http11(self, tls, path):
+        s = self.connect(tls, 'http/1.1')
+        s.sendall(b'GET %s HTTP/1.1\r\nHost: x\r\n\r\n' % path.encode())
+        got = b''
+        while b'data: 0' not in got:
+            chunk = s.recv(65536)
+            self.assertTrue(chunk, got)
+            got += chunk
+        return s
+
+    def open_h2(self, tls, path):
+        import h2.config
+        import h2.connection
+        import h2.events
+        s = self.connect(tls, 'h2')
+        conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+        conn.initiate_connection()
+        conn.send_headers(1, [(':method', 'GET'), (':path', path), (':scheme', 'https' if tls else 'http'),
+                              (':authority', 'x')], end_stream=True)
+        s.sendall(conn.data_to_send())
+        while True:
+            data = s.recv(65536)
+            self.assertTrue(data)
+            got = any(isinstance(e, h2.events.DataReceived) for e in conn.receive_data(data))
+            s.sendall(conn.data_to_send())
+            if got:
+                return s
+
+    def leave(self, protocol, hold, wanted):
+        """Opens /sse, reads its first event and closes: what the app
+        recorded, by kind, in seconds after the close."""
+        token = os.urandom(8).hex()
+        path = '/sse?token=%s%s' % (token, '&hold=1' if hold else '')
+        tls = protocol.endswith('tls')
+        s = (self.open_h2 if protocol.startswith('h2') else self.open_http11)(tls, path)
+        closed = time.time()
+        s.close()
+        seen = {}
+        while time.time() < closed + self.BOUND and not set(wanted) <= set(seen):
+            conn = http.client.HTTPConnection(self.server.host, self.server.port, timeout=TIMEOUT)
+            conn.request('GET', '/events')
+            seen = {e[2]: round(e[3] - closed, 3) for e in json.loads(conn.getresponse().read())
+                    if e[0] == 'sse' and e[1] == token}
+            conn.close()
+            time.sleep(0.02)
+        sys.stderr.write('[%s%s: %s] ' % (protocol, ' hold' if hold else '', seen))
+        self.assertEqual(sorted(seen), sorted(wanted), 'after %.1f s' % self.BOUND)
+        return seen
+
+    def check(self, protocol):
+        self.leave(protocol, True, ['http.disconnect'])
+        self.leave(protocol, False, ['http.disconnect', 'send raised ClientDisconnected'])
+
+    def test_http11_inline(self):
+        self.check('h1')
+
+    def test_http11_over_tls(self):
+        self.check('h1-tls')
+
+    @unittest.skipUnless(httpx, needs('httpx and h2'))
+    def test_h2c(self):
+        self.check('h2c')
+
+    @unittest.skipUnless(httpx, needs('httpx and h2'))
+    def test_h2_over_tls(self):
+        self.check('h2-tls')
 
 
 class LifespanTests(unittest.TestCase):

@@ -110,7 +110,8 @@ def asgi_tls(info):
 
 
 class ClientDisconnected(OSError):
-    """send() on a connection whose client went away (ASGI 2.4)."""
+    """send() on a connection whose client went away (ASGI 2.4): an HTTP
+    response body, or a WebSocket message."""
 
 
 class LifespanFailure(Exception):
@@ -313,7 +314,7 @@ class HTTPCycle:
                 else:
                     log.error('the ASGI app returned before its response was complete for %s %s',
                               scope['method'], scope['path'])
-                self._fail()
+            self._fail()  # after a disconnect, quietly: the library lets the request go
         finally:
             srv.cycles.pop(self.id, None)
             if srv.log_access:
@@ -434,8 +435,10 @@ class HTTPCycle:
         0, or WRITE_PENDING for send to wait on (a coroutine less per send)."""
         if type(body) is not bytes:
             body = bytes(body)
-        if self.finished or self.disconnected:
-            return 0  # after the end or a disconnect, as uvicorn: quietly dropped
+        if self.disconnected:
+            raise ClientDisconnected('the client went away')
+        if self.finished:
+            return 0  # after the end, as uvicorn: quietly dropped
         head = self.head
         end = not more and self.trailers is None
         conn = self.srv.conn
@@ -486,6 +489,7 @@ class HTTPCycle:
             self.disconnected = True
             self.finished = True
             self._wake_receiver()
+            raise ClientDisconnected('the client went away (%s)' % _lib.strerror(rc))
 
 
 class WebSocketCycle:
