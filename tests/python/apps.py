@@ -193,6 +193,59 @@ def slow_app(environ, start_response):
     return [b'slow done\n']
 
 
+gone_events = []          # [token, what, time, write times] from sse_app, for /gone-events
+gone_lock = threading.Lock()
+
+
+def sse_app(environ, start_response):
+    """Server-sent events every ?period= seconds (1) for up to 30 events, to
+    a client expected to leave: records (by ?token=) the time of each write
+    that succeeded and of the end. ?mode=write streams through the write()
+    callable and records what it raised; otherwise a generator records the
+    close() that ends it."""
+    token = query_value(environ, 'token', '')
+    period = float(query_value(environ, 'period', '1'))
+    written = []
+
+    def record(what):
+        with gone_lock:
+            gone_events.append([token, what, time.time(), written])
+
+    write = start_response('200 OK', [('Content-Type', 'text/event-stream')])
+    if query_value(environ, 'mode', 'yield') == 'write':
+        try:
+            for i in range(30):
+                write(('data: %d\n\n' % i).encode('ascii'))
+                written.append(time.time())
+                time.sleep(period)
+        except IOError as exc:
+            record('write raised ' + type(exc).__name__)
+            raise
+        record('never')
+        return []
+
+    def events():
+        try:
+            for i in range(30):
+                yield ('data: %d\n\n' % i).encode('ascii')
+                written.append(time.time())  # the server took it: written
+                time.sleep(period)
+            record('never')
+        except GeneratorExit:
+            record('closed')
+            raise
+    return events()
+
+
+def gone_events_app(environ, start_response):
+    """What sse_app recorded for ?token=, as JSON."""
+    token = query_value(environ, 'token', '')
+    with gone_lock:
+        seen = [event for event in gone_events if event[0] == token]
+    start_response('200 OK', JSON)
+    return [json_body(seen)]
+
+
 def status_app(environ, start_response):
     """Answers ?code= with a small list body (the one-call fast path; left
     unvalidated, since the validator wraps the list in an iterator and forbids
@@ -272,6 +325,8 @@ VALIDATED = {
     'closing': closing_app,
     'closed': closed_app,
     'slow': slow_app,
+    'sse': sse_app,
+    'gone-events': gone_events_app,
 }
 UNVALIDATED = {
     # 2.7's validator predates readline(size): the same echo, unwrapped.
