@@ -63,6 +63,9 @@ enum portico_error {
                                        or HTTP/1.1 with TE: trailers) */
 #define PORTICO_REQ_PUSHED 64       /* this request was made by portico_request_push */
 #define PORTICO_REQ_TLS 128         /* came over TLS: see portico_request_tls */
+#define PORTICO_REQ_ANSWERED 256    /* not a request: with report_answers, an answer the
+                                       library made itself, for the host's logs (see
+                                       portico_server_next) */
 
 /* WebSocket message kinds (portico_ws_recv, portico_ws_send). */
 #define PORTICO_WS_TEXT 1   /* UTF-8 text */
@@ -114,8 +117,9 @@ portico_options *portico_options_new(void);
  * (cleartext HTTP/1.1 is read, parsed and written on the host's own thread:
  * portico_server_next runs the I/O loop and the
  * answer is written by the responding call; 0: library threads do it, as
- * for TLS, HTTP/2 and WebSocket). Returns
- * PORTICO_OK or PORTICO_ERR_OPTION. */
+ * for TLS, HTTP/2 and WebSocket), report_answers 0 (1: the answers the
+ * library makes itself come as records flagged PORTICO_REQ_ANSWERED, see
+ * portico_server_next). Returns PORTICO_OK or PORTICO_ERR_OPTION. */
 int portico_options_set(portico_options *opts, const char *name, const char *value);
 
 /* Release an options object. A server made from it keeps its own copy. */
@@ -163,7 +167,21 @@ int portico_server_last_error(portico_server *srv, char *buf, size_t cap);
  *   method, path (raw, still percent-encoded), query, protocol
  *   ("HTTP/1.0" or "HTTP/1.1"), scheme, remote address, remote port, local
  *   address, local port, then name and value for each header field in the
- *   order received. A Unix-socket peer has an empty address and port 0. */
+ *   order received. A Unix-socket peer has an empty address and port 0.
+ *
+ * With the option report_answers 1, a record flagged PORTICO_REQ_ANSWERED
+ * tells of an answer the library made itself, for the host's logs: a head
+ * it refused (400, 413, 431, 501, 505, a broken WebSocket handshake) or a
+ * request answered 503 by request_timeout_ms before the host took it. Its
+ * head is laid out as above as far as it is known (a head that did not
+ * parse has an empty method and protocol, its request line as received,
+ * at most 1 KiB, in place of the path, and no fields); its body is the
+ * status, a space and the reason ("400 invalid Content-Length"). Its id
+ * names nothing: answer nothing. A request the host had already taken and
+ * the request timeout then ended comes back too, under its own id, with a
+ * head of nine empty fields, and status 503, or 0 if the response had
+ * started and was cut (the host's calls on it give PORTICO_ERR_INVALID).
+ * When the queue is full such a record is dropped rather than waited for. */
 int64_t portico_server_next(portico_server *srv, int timeout_ms, uint8_t *buf, size_t cap);
 
 /* The server's readiness descriptor (owned by the server, closed by

@@ -117,6 +117,9 @@ type Conn struct {
 	scan int // head/trailer scanning progress, relative to r
 	eof  bool
 
+	headAt     int  // where the head being parsed starts in buf
+	headFailed bool // the error is in a head (FailedLine)
+
 	state rstate
 	err   *Error
 	req   Request

@@ -29,12 +29,14 @@ var (
 
 // nextHead skips what is left of the previous body, then finds and parses a head.
 func (c *Conn) nextHead() Event {
+	c.headFailed = false
+	c.headAt = c.r
 	if c.scan == 0 {
 		// RFC 9112 2.2: ignore at least one empty line before a request-line.
 		for c.r < len(c.buf) {
 			b := c.buf[c.r]
 			if b == '\n' {
-				return c.fail(errBareLF)
+				return c.failHead(errBareLF)
 			}
 			if b != '\r' {
 				break
@@ -43,7 +45,7 @@ func (c *Conn) nextHead() Event {
 				return c.needHead()
 			}
 			if c.buf[c.r+1] != '\n' {
-				return c.fail(errBareLF)
+				return c.failHead(errBareLF)
 			}
 			c.r += 2
 		}
@@ -51,9 +53,10 @@ func (c *Conn) nextHead() Event {
 			return c.needHead()
 		}
 	}
+	c.headAt = c.r
 	end, e := scanFields(c.buf[c.r:], &c.scan, c.lim.MaxHeadSize, errHeadTooLarge)
 	if e != nil {
-		return c.fail(e)
+		return c.failHead(e)
 	}
 	if end < 0 {
 		return c.needHead()
@@ -62,9 +65,32 @@ func (c *Conn) nextHead() Event {
 	c.r += end
 	c.scan = 0
 	if e := c.parseHead(head); e != nil {
-		return c.fail(e)
+		return c.failHead(e)
 	}
 	return RequestEvent
+}
+
+// failHead is fail for a head that breaks: FailedLine can say which.
+func (c *Conn) failHead(e *Error) Event {
+	c.headFailed = true
+	return c.fail(e)
+}
+
+// maxFailedLine bounds what FailedLine returns: enough for a log line.
+const maxFailedLine = 1024
+
+// FailedLine returns, after an ErrorEvent for a request head, its request
+// line as received (without CR or LF, at most 1 KiB), for the server's log;
+// nil when the error was not in a head. Valid until the next Recv/RecvBuffer.
+func (c *Conn) FailedLine() []byte {
+	if !c.headFailed || c.err == nil {
+		return nil
+	}
+	line := c.buf[c.headAt:]
+	if i := bytes.IndexAny(line, "\r\n"); i >= 0 {
+		line = line[:i]
+	}
+	return line[:min(len(line), maxFailedLine)]
 }
 
 func (c *Conn) needHead() Event {

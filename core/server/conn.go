@@ -177,6 +177,7 @@ func (c *conn) serve() {
 			if e := c.p.Err(); e != nil && !c.eof {
 				c.dl.setWrite(c.nc, time.Now().Add(opts.BodyTimeout))
 				c.nc.Write(c.p.WriteError(nil))
+				c.srv.reportRefusal(c.addrs, c.p)
 				lingerClose(c.nc)
 			}
 			return
@@ -271,6 +272,10 @@ func (c *conn) dispatch() *Exchange {
 		offer, herr := ws.CheckOffer(req.Method, coreconn.FieldLookup(req.Fields), false)
 		if herr != nil {
 			c.refuseHandshake(herr)
+			if c.srv.opts.ReportAnswers {
+				c.srv.reportAnswer(&Exchange{srv: c.srv, id: lastID.Add(1), head: packRefused(req, c.addrs),
+					answer: answerText(herr.Status, herr.Reason)})
+			}
 			c.mu.Unlock()
 			return nil
 		}

@@ -177,8 +177,13 @@ func (s *Server) pollOnce(dst []byte, code func(error) int16, l *inlineLoop) (n,
 					return n, 0, false
 				}
 			}
-			if ex.expiredInQueue() || ex.finishedUnseen() {
-				continue // answered 503 while it waited, as Next skips it
+			if ex.answer == nil {
+				ex.taken.Store(true) // before the check: see reportExpired
+			}
+			if ex.answer == nil && (ex.expiredInQueue() || ex.finishedUnseen()) {
+				if ex = s.unseenAnswer(ex); ex == nil {
+					continue // answered 503 while it waited, as Next skips it
+				}
 			}
 		}
 		room := dst[n:]

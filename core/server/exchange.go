@@ -75,6 +75,11 @@ type Exchange struct {
 
 	timer    *time.Timer // the request timeout, if set; under the transport's lock
 	timedOut atomic.Bool // the timeout fired and finished the request
+
+	answer []byte // an answer record's "STATUS reason" (answered.go); nil for a request
+	// For answer records (answered.go): the host took the request, and its
+	// record of the timeout was made (once, by Next or by expire).
+	taken, reported atomic.Bool
 }
 
 // ID is the request's id as the host sees it.
@@ -83,6 +88,9 @@ func (ex *Exchange) ID() uint64 { return ex.id }
 // record writes the request's record into dst (layout in portico.h). The
 // body part carries as much of the prefetched body as fits.
 func (ex *Exchange) record(dst []byte) (int, error) {
+	if ex.answer != nil {
+		return ex.answerRecord(dst)
+	}
 	need := recordHeader + len(ex.head)
 	if len(dst) < need {
 		return need, ErrBuffer
@@ -149,6 +157,9 @@ func (ex *Exchange) finish() {
 // closes (HTTP/1.x) or the stream is reset (HTTP/2). Either way the id stops
 // working and the host's later calls get PORTICO_ERR_INVALID.
 func (ex *Exchange) expire() {
+	ex.b.lock()
+	started, finished := ex.started, ex.finished
+	ex.b.unlock()
 	if c, ok := ex.b.(*conn); ok {
 		c.expire(ex)
 	} else {
@@ -163,6 +174,9 @@ func (ex *Exchange) expire() {
 	ex.b.lock()
 	ex.timedOut.Store(ex.finished)
 	ex.b.unlock()
+	if !finished {
+		ex.srv.reportExpired(ex, started)
+	}
 }
 
 // expiredInQueue reports a request the timeout answered before the host

@@ -24,6 +24,7 @@ type Options struct {
 	WSPingTimeout    time.Duration // then close one silent this much longer (1011)
 	H2CUpgrade       bool          // honour "Upgrade: h2c" on cleartext HTTP/1.1
 	InlineIO         bool          // cleartext HTTP/1.1 runs on the host's thread (inline.go)
+	ReportAnswers    bool          // the server's own answers come to the host as records (answered.go)
 	CertFile         string        // PEM certificate chain for TLS listeners
 	KeyFile          string        // PEM private key for CertFile
 	CACerts          string        // PEM CA certificates that client certificates must chain to
@@ -54,7 +55,7 @@ func (o *Options) Set(name, value string) error {
 	case "server_header":
 		o.ServerHeader = value
 		return nil
-	case "h2c_upgrade", "inline_io":
+	case "h2c_upgrade", "inline_io", "report_answers":
 		var on bool
 		switch value {
 		case "1", "true", "on":
@@ -63,10 +64,13 @@ func (o *Options) Set(name, value string) error {
 		default:
 			return fmt.Errorf("option %s: want 1 or 0, got %q", name, value)
 		}
-		if name == "h2c_upgrade" {
+		switch name {
+		case "h2c_upgrade":
 			o.H2CUpgrade = on
-		} else {
+		case "inline_io":
 			o.InlineIO = on
+		default:
+			o.ReportAnswers = on
 		}
 		return nil
 	case "certfile":

@@ -215,8 +215,12 @@ func (s *Server) Next(timeout time.Duration, dst []byte) (int, error) {
 				return 0, ErrTimeout
 			}
 		}
-		if ex.expiredInQueue() || ex.finishedUnseen() {
-			ex = nil // answered 503 while it waited: the host need not see it
+		if ex.answer == nil {
+			ex.taken.Store(true) // before the check: see reportExpired
+		}
+		if ex.answer == nil && (ex.expiredInQueue() || ex.finishedUnseen()) {
+			// Answered 503 while it waited: the host sees at most its record.
+			ex = s.unseenAnswer(ex)
 		}
 	}
 	n, err := ex.record(dst)

@@ -219,8 +219,15 @@ async def crlf_header(scope, receive, send):
     await send({'type': 'http.response.body', 'body': b'never'})
 
 
-ROUTES = {'/waitgone': wait_gone, '/echo': echo, '/stream': stream, '/big': big, '/slow': slow, '/upload': upload_gone,
-          '/sse': sse,
+async def nap(scope, receive, send):
+    """Sleeps ?s= seconds, then answers 200 in one go (past a request timeout)."""
+    await read_body(receive)
+    await asyncio.sleep(float(dict(p.split('=') for p in scope['query_string'].decode().split('&') if p).get('s', 1)))
+    await reply(send, 200, b'{}')
+
+
+ROUTES = {'/nap': nap, '/waitgone': wait_gone, '/echo': echo, '/stream': stream, '/big': big, '/slow': slow,
+          '/upload': upload_gone, '/sse': sse,
           '/events': show_events, '/hint': hint, '/trailers': trailers, '/push': push,
           '/pushed.css': pushed, '/crash': crash, '/noresponse': noresponse,
           '/nul': nul_header, '/crlf': crlf_header}

@@ -535,6 +535,80 @@ class ClientLeavesTests(unittest.TestCase):
         self.check('h2-tls')
 
 
+class FramingTests(unittest.TestCase):
+    """HTTP/1.1 framing edges (issue 17) as an ASGI app sees them, and the
+    server's own answers in its logs."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server('rawapp:app', '--access-log', '--header-timeout', '60')
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def info(self, data):
+        got = raw(self.server.port, data + b'Connection: close\r\n\r\n')
+        head, _, body = got.partition(b'\r\n\r\n')
+        self.assertTrue(head.startswith(b'HTTP/1.1 200 '), got)
+        return json.loads(body)
+
+    def test_one_content_length_and_the_target_authority(self):
+        for data in (b'POST /info HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 5\r\n',
+                     b'POST /info HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\r\n'):
+            got = raw(self.server.port, data + b'Connection: close\r\n\r\nhello')
+            info = json.loads(got.partition(b'\r\n\r\n')[2])
+            self.assertEqual([v for n, v in info['headers'] if n == 'content-length'], ['5'], data)
+            self.assertEqual(info['body_length'], 5)
+        info = self.info(b'GET http://example.test/info?q=1 HTTP/1.1\r\nHost: other\r\n')
+        self.assertEqual([v for n, v in info['headers'] if n == 'host'], ['example.test'])
+        self.assertEqual((info['path'], info['query']), ('/info', 'q=1'))
+        info = self.info(b'\r\n\r\nGET /info HTTP/1.1\r\nHost: h\r\n')
+        self.assertEqual(info['path'], '/info')
+
+    def test_refusals_answered_and_logged(self):
+        cases = [(b'GET /lower http/1.1\r\nHost: h\r\n\r\n', 400, 'GET /lower http/1.1'),
+                 (b'GET /nine\r\n\r\n', 400, 'GET /nine'),
+                 (b'GET /two HTTP/2.0\r\nHost: h\r\n\r\n', 505, 'GET /two HTTP/2.0'),
+                 (b'GET /lf HTTP/1.1\nHost: h\n\n', 400, 'GET /lf HTTP/1.1'),
+                 (b'POST /p HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n', 400,
+                  'POST /p HTTP/1.1')]
+        for data, status, line in cases:
+            started = time.time()
+            got = raw(self.server.port, data)  # read until the server closes
+            self.assertTrue(got.startswith(b'HTTP/1.1 %d ' % status), got)
+            self.assertLess(time.time() - started, 20)
+        for _, status, line in cases:
+            for pattern in (r'^\[portico\] 127\.0\.0\.1 - "%s" %d$', r'^\[portico\] 127\.0\.0\.1 "%s": the server '
+                            r'answered %d itself: \w'):
+                pattern = re.compile(pattern % (re.escape(line), status), re.M)
+                deadline = time.time() + 10
+                while not pattern.search(self.server.output()) and time.time() < deadline:
+                    time.sleep(0.05)
+                self.assertRegex(self.server.output(), pattern)
+
+
+class RequestTimeoutLogTests(unittest.TestCase):
+    def test_request_timeout_logged_as_503(self):
+        """The app answers 200 after the request timeout answered 503: the
+        access line says 503, an error line says why (issue 17)."""
+        server = Server('rawapp:app', '--access-log', '--request-timeout', '1')
+        try:
+            for path in ('/nap?s=2', '/nap?s=2.1'):
+                got = raw(server.port, b'GET %s HTTP/1.1\r\nHost: h\r\n\r\n' % path.encode())
+                self.assertTrue(got.startswith(b'HTTP/1.1 503 '), got)
+            for pattern in (r'^\[portico\] 127\.0\.0\.1 - "GET /nap 1\.1" 503$',
+                            r'^\[portico\] GET /nap: the server answered 503 itself: request timeout$'):
+                pattern = re.compile(pattern, re.M)
+                deadline = time.time() + 10
+                while len(pattern.findall(server.output())) < 2 and time.time() < deadline:
+                    time.sleep(0.05)
+                self.assertEqual(len(pattern.findall(server.output())), 2, server.output())
+            self.assertNotIn('" 200', server.output())
+        finally:
+            server.stop()
+
+
 class LifespanTests(unittest.TestCase):
     def test_startup_failure_stops_the_server(self):
         code, output = run_cli('failapp:app', '--bind', '127.0.0.1:0')

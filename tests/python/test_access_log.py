@@ -82,9 +82,42 @@ class AccessLogTest(unittest.TestCase):
         self.assertNotRegexpMatches(server.output(), ANY_LINE)
 
 
+class ServerAnswersTest(unittest.TestCase):
+    """The answers the server makes itself are logged with their own status
+    (issue 17): a 503 of the request timeout, for a request the app had (its
+    line says 503, not the app's 200) and for one still queued behind it."""
+
+    def test_request_timeout_logged_as_503(self):
+        for path_args in ((), ('--no-inline-io',)):
+            server = ServerProcess(args=('--threads', '1', '--access-log', '--request-timeout', '1')
+                                   + path_args)
+            self.addCleanup(server.stop)
+            first, second = Conversation(server.port), Conversation(server.port)
+            self.addCleanup(first.close)
+            self.addCleanup(second.close)
+            first.send(request_bytes('GET', '/slow?s=2.5'))
+            time.sleep(0.3)  # the one thread has it; the next one waits in the queue
+            second.send(request_bytes('GET', '/queued?x=1', [('User-Agent', 'probe/2')]))
+            self.assertEqual(first.read_response().status, 503)
+            self.assertEqual(second.read_response().status, 503)
+            for pattern in (r'"GET /slow\?s=2\.5 HTTP/1\.1" 503 - "-" "-" \d',
+                            r'\[portico\] GET /slow: request timeout .*answered 503 itself',
+                            r'"GET /queued\?x=1 HTTP/1\.1" 503 - "-" "probe/2" 0\.000000',
+                            r'\[portico\] 127\.0\.0\.1 "GET /queued\?x=1 HTTP/1\.1": the server answered 503 '
+                            r'itself: request timeout'):
+                pattern = re.compile(pattern)
+                deadline = time.time() + 10
+                while not pattern.search(server.output()) and time.time() < deadline:
+                    time.sleep(0.05)
+                self.assertRegexpMatches(server.output(), pattern)
+            self.assertNotRegexpMatches(server.output(), r'"GET /slow\S* HTTP/1\.1" 200')
+
+
 if not hasattr(unittest.TestCase, 'assertRegexpMatches'):  # removed in 3.12
     AccessLogTest.assertRegexpMatches = unittest.TestCase.assertRegex
     AccessLogTest.assertNotRegexpMatches = unittest.TestCase.assertNotRegex
+    ServerAnswersTest.assertRegexpMatches = unittest.TestCase.assertRegex
+    ServerAnswersTest.assertNotRegexpMatches = unittest.TestCase.assertNotRegex
 
 
 if __name__ == '__main__':

@@ -29,8 +29,8 @@ from urllib.parse import unquote
 
 from . import _lib
 from .errors import ERR_BUFFER, ERR_CLOSED, ERR_DONE, ERR_HEADER, PorticoError
-from .server import (REQ_BODY_COMPLETE, REQ_CHUNKED, REQ_PUSH, REQ_PUSHED, REQ_TLS,
-                     REQ_TRAILERS, REQ_WEBSOCKET, Server)
+from .server import (REQ_ANSWERED, REQ_BODY_COMPLETE, REQ_CHUNKED, REQ_PUSH, REQ_PUSHED, REQ_TLS,
+                     REQ_TRAILERS, REQ_WEBSOCKET, Server, answer_request_line)
 from .wsgi import tls_info
 
 log = logging.getLogger('portico.error')
@@ -262,7 +262,7 @@ class HTTPCycle:
     """One HTTP request: the receive and send of its app call."""
 
     __slots__ = ('srv', 'id', 'flags', 'body', 'more_body', 'started', 'head', 'finished',
-                 'disconnected', 'waiter', 'written', 'trailers', 'status', 'task')
+                 'disconnected', 'waiter', 'written', 'trailers', 'status', 'task', 'expired')
 
     def __init__(self, srv, request_id, flags, body):
         self.srv = srv
@@ -278,6 +278,7 @@ class HTTPCycle:
         self.written = None         # future of a pending write
         self.trailers = None        # list while trailers are expected
         self.status = 0
+        self.expired = None         # (status or 0, reason): the library ended it (request timeout)
 
     def add_extensions(self, scope):
         flags = self.flags
@@ -317,9 +318,14 @@ class HTTPCycle:
             self._fail()  # after a disconnect, quietly: the library lets the request go
         finally:
             srv.cycles.pop(self.id, None)
+            status = self.status
+            if self.expired is not None:
+                status = self.expired[0] or status  # what the client got
+                log.warning('%s %s: the server answered %s itself: %s', scope['method'], scope['path'],
+                            status or '-', self.expired[1])
             if srv.log_access:
                 access_log.info('%s - "%s %s %s" %s', scope['client'][0] if scope['client'] else '-',
-                                scope['method'], scope['path'], scope['http_version'], self.status or '-')
+                                scope['method'], scope['path'], scope['http_version'], status or '-')
 
     def _fail(self):
         if not self.finished:
@@ -815,6 +821,10 @@ class ASGIServer:
         began = False
         for request_id, kind, a, b, c in events:
             if kind == EV_REQUEST:  # a: flags, b: scope, c: body
+                if a & REQ_ANSWERED:
+                    self.log_answer(request_id, b['scheme'], b['method'], b['raw_path'], b['query_string'],
+                                    b['http_version'], b['client'], c)
+                    continue
                 self._begin(request_id, a, finish_scope(b, self.state), c)
                 began = True
                 continue
@@ -849,8 +859,32 @@ class ASGIServer:
 
     def _start(self, payload):
         request_id, flags, fields, body = parse_head(payload)
+        if flags & REQ_ANSWERED:
+            self.log_answer(request_id, fields[4], fields[0].decode('latin-1'), fields[1], fields[2],
+                            fields[3][5:].decode('latin-1'), (fields[5].decode('latin-1'),) if fields[5] else None,
+                            body)
+            return
         scope = build_scope(fields, flags, self.state, self.root_path, self.addrs)
         self._begin(request_id, flags, scope, body)
+
+    def log_answer(self, request_id, scheme, method, raw_path, query, http_version, client, body):
+        """An answer the library made itself (400, 431, 505, a 503 past the
+        request timeout...): an error line with the reason, and the access line.
+        Without a scheme, it tells of a request the app has: its cycle logs it."""
+        if not scheme:
+            cycle = self.cycles.get(request_id)
+            if cycle is not None:
+                status, _, reason = body.decode('latin-1').partition(' ')
+                cycle.expired = (int(status), reason)
+            return
+        line = answer_request_line(method, raw_path.decode('latin-1'), query.decode('latin-1'),
+                                   'HTTP/' + http_version if http_version else '')
+        status, _, reason = body.decode('latin-1').partition(' ')
+        remote = client[0] if client else '-'
+        (log.warning if status == '503' else log.info)(
+            '%s "%s": the server answered %s itself: %s', remote, line, status, reason)
+        if self.log_access:
+            access_log.info('%s - "%s" %s', remote, line, status)
 
     def _begin(self, request_id, flags, scope, body):
         if flags & REQ_WEBSOCKET:
@@ -962,6 +996,7 @@ async def serve_async(app, binds, options, name, log_access=False, lifespan='aut
     life = Lifespan(app, lifespan)
     await life.startup()
     options = dict(options)
+    options.setdefault('report_answers', 1)  # ASGIServer logs them
     server = Server(options)
     try:
         addresses = [server.listen(address) for address in binds]

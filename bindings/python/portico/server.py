@@ -4,6 +4,7 @@ host pulls requests), and Request, one parsed request record."""
 import ctypes
 import errno
 import os
+import re
 import select
 import struct
 import threading
@@ -23,6 +24,7 @@ REQ_PUSH = 16
 REQ_TRAILERS = 32
 REQ_PUSHED = 64
 REQ_TLS = 128
+REQ_ANSWERED = 256  # not a request: an answer the library made itself, for the logs
 
 # Positions of the fixed fields in a record's head; header name/value pairs follow.
 METHOD, PATH, QUERY, PROTOCOL, SCHEME = 0, 1, 2, 3, 4
@@ -36,6 +38,18 @@ DEFAULT_MAX_HEAD_SIZE = 65536
 DEFAULT_PREFETCH_SIZE = 65536
 
 _unpack_prefix = RECORD_PREFIX.unpack_from
+_unsafe_in_log = re.compile(r'[^\x20-\x7e]|["\\]')
+
+
+def answer_request_line(method, path, query, protocol):
+    """The request line of an answer record (REQ_ANSWERED), escaped for a
+    log line: a head the library could not parse has no method, and its
+    request line as received in place of the path."""
+    if method:
+        line = '%s %s%s %s' % (method, path, '?' + query if query else '', protocol)
+    else:
+        line = path
+    return _unsafe_in_log.sub(lambda m: '\\x%02x' % ord(m.group()), line)
 _string_at = ctypes.string_at
 
 

@@ -113,6 +113,7 @@ def serve(app, bind=DEFAULT_BIND, threads=DEFAULT_THREADS, options=None,
         configure_access_log(access_log_file)
     binds = [bind] if isinstance(bind, (str, text_type)) else list(bind)
     options = dict(options or {})
+    options.setdefault('report_answers', 1)  # WSGIHandler logs them
     server = Server(options)
     shutdown_request = ShutdownRequest()
     if stop is not None:

@@ -52,8 +52,9 @@ from .errors import (BodyReadError, ERR_BUFFER, ERR_CLOSED, ERR_DONE, ERR_HEADER
                      ERR_IO, ERR_STATE, ERR_TOO_LARGE, WebSocketClosed, WebSocketRefused)
 from .filewrapper import FileWrapper
 from .server import (FIRST_HEADER, LOCAL_ADDR, LOCAL_PORT, METHOD, PATH, PROTOCOL,
-                     QUERY, REMOTE_ADDR, REMOTE_PORT, REQ_BODY_COMPLETE, REQ_CHUNKED,
-                     REQ_PUSH, REQ_PUSHED, REQ_TLS, REQ_TRAILERS, REQ_WEBSOCKET, SCHEME)
+                     QUERY, REMOTE_ADDR, REMOTE_PORT, REQ_ANSWERED, REQ_BODY_COMPLETE, REQ_CHUNKED,
+                     REQ_PUSH, REQ_PUSHED, REQ_TLS, REQ_TRAILERS, REQ_WEBSOCKET, SCHEME,
+                     answer_request_line)
 from .websocket import DEFAULT_MAX_WEBSOCKETS, Handshake, WebSocketSlots
 
 PORTICO_END = 1
@@ -225,6 +226,11 @@ class ClientGone(IOError):
     as apps expect from a write to a dead socket."""
 
 
+class RequestTimedOut(ClientGone):
+    """The request timeout ended the request first: the server answered 503
+    itself, or cut the response that had started."""
+
+
 class Response(object):
     """One request's response: start_response, the write() callable, and the
     head/body calls into the library with their state."""
@@ -252,7 +258,8 @@ class Response(object):
         self.status = status
         return self.write
 
-    def _check(self, code):
+    def _check(self, code, starting=False):
+        """Raises for a failed call; STARTING: the call that sends the head."""
         if code < 0:
             if code == ERR_CLOSED or code == ERR_IO:
                 self.finished = True
@@ -262,8 +269,12 @@ class Response(object):
                 # finished it, past request_timeout_ms (503 sent, or the
                 # response cut). For the app, as good as a client gone.
                 self.finished = True
-                raise ClientGone('request timed out (--request-timeout): the server answered '
-                                 'or cut it already')
+                if starting:
+                    self.status = '503'  # what the client got, for the access log
+                    raise RequestTimedOut('request timeout (--request-timeout): the server '
+                                          'answered 503 itself')
+                raise RequestTimedOut('request timeout (--request-timeout): the server cut '
+                                      'the response')
             raise _lib.error(code, 'request %d' % self.id)
 
     def write(self, data):
@@ -275,7 +286,7 @@ class Response(object):
             raise AssertionError('body data before start_response()')
         if not self.sent:
             head = self.head
-            self._check(_respond(self.id, head, len(head), data, len(data), 0))
+            self._check(_respond(self.id, head, len(head), data, len(data), 0), True)
             self.sent = True
         elif data:
             self._check(_write(self.id, data, len(data), 0))
@@ -290,7 +301,7 @@ class Response(object):
         if not self.sent:
             head = self.head
             self.sent = True
-            self._check(_respond(self.id, head, len(head), data, len(data), PORTICO_END))
+            self._check(_respond(self.id, head, len(head), data, len(data), PORTICO_END), True)
         else:
             self._check(_write(self.id, data, len(data), PORTICO_END))
         self.finished = True
@@ -364,7 +375,11 @@ class Response(object):
         if not self.sent:
             head, body = ERROR_ANSWERS[status]
             self.status = str(status)
-            if _respond(self.id, head, len(head), body, len(body), PORTICO_END) >= 0:
+            code = _respond(self.id, head, len(head), body, len(body), PORTICO_END)
+            if code >= 0:
+                return
+            if code == ERR_INVALID:
+                self.status = '503'  # the request timeout answered first
                 return
         _abort(self.id, status)
 
@@ -476,6 +491,10 @@ class WSGIHandler(object):
         return environ
 
     def __call__(self, request):
+        if request.flags & REQ_ANSWERED:
+            if request.fields[SCHEME]:  # else one in flight: its thread logs it
+                self.log_answer(request)
+            return
         response = Response(request.id)
         try:
             environ = self.environ(request)
@@ -521,6 +540,8 @@ class WSGIHandler(object):
             response.fail()
         except WebSocketRefused as exc:  # answered 503 already
             error_log.info('%s %s: %s', environ['REQUEST_METHOD'], environ['PATH_INFO'], exc)
+        except RequestTimedOut as exc:
+            error_log.warning('%s %s: %s', environ['REQUEST_METHOD'], environ['PATH_INFO'], exc)
         except ClientGone as exc:
             error_log.debug('client went away during %s %s: %s',
                             environ['REQUEST_METHOD'], environ['PATH_INFO'], exc)
@@ -575,6 +596,25 @@ class WSGIHandler(object):
         error_log.error('error in the application for %s %s (%s)',
                         environ['REQUEST_METHOD'], environ['PATH_INFO'], what,
                         exc_info=True)
+
+    def log_answer(self, request):
+        """An answer the library made itself (400, 431, 505, a 503 past the
+        request timeout...): an error line with the reason, and the access
+        line."""
+        fields = request.fields
+        line = answer_request_line(fields[METHOD], fields[PATH], fields[QUERY], fields[PROTOCOL])
+        status, _, reason = native_from_latin1(request.body).partition(' ')
+        remote = fields[REMOTE_ADDR] or '-'
+        log = error_log.warning if status == '503' else error_log.info
+        log('%s "%s": the server answered %s itself: %s', remote, line, status, reason)
+        if self.log_access:
+            entry = '%s - - [%s] "%s" %s -' % (remote, time.strftime('%d/%b/%Y:%H:%M:%S +0000', time.gmtime()),
+                                              line, status)
+            if self.log_access != 'common':
+                headers = dict((fields[i].lower(), fields[i + 1])
+                               for i in range(FIRST_HEADER, len(fields) - 1, 2))
+                entry += ' "%s" "%s"' % (headers.get('referer', '-'), headers.get('user-agent', '-'))
+            access_log.info('%s %.6f', entry, 0.0)
 
     def log_request(self, environ, response, started):
         """One line per request: the combined log format (or the common one,
