@@ -58,9 +58,10 @@ type conn struct {
 	dl         deadlines  // read side under mu; write side by the writer
 
 	// A client that leaves while the host has ex (h1gone.go):
-	gone      bool          // it left (clientLeft)
-	watchDone chan struct{} // closed when the goroutine path's watchPeer ends
-	peek      []byte        // watchPeer's read buffer
+	gone       bool          // it left (clientLeft)
+	watchDone  chan struct{} // closed when the goroutine path's watchPeer ends
+	watchAfter *time.Timer   // starts watchPeer for a request held past watchDelay
+	peek       []byte        // watchPeer's read buffer
 
 	in     *inlineState // set while the host's thread does the I/O (inline.go)
 	seed   h1.Event     // with seeded: the first event serve handles,
@@ -299,13 +300,9 @@ func (c *conn) dispatch() *Exchange {
 func (c *conn) queueExchange(ex *Exchange) *Exchange {
 	c.prefetch(ex, c.srv.opts.PrefetchSize)
 	c.ex, c.exDone, c.closeAfter, c.gone = ex, false, false, false
-	if ex.bodyDone {
-		c.watchPeer(ex) // h1gone.go
-	}
 	c.mu.Unlock()
 	exchanges.add(ex)
 	if !c.srv.enqueue(ex) {
-		c.stopWatch()
 		exchanges.remove(ex.id)
 		return nil
 	}
@@ -356,9 +353,15 @@ func (c *conn) packHead(req *h1.Request) []byte {
 // await flushes what the host writes for ex until the host finishes it.
 // It reports whether the connection may carry another request.
 func (c *conn) await(ex *Exchange) bool {
+	held := c.watchLater() // h1gone.go
+	defer c.watchAfter.Stop()
 	for {
 		select {
 		case <-c.wake:
+		case <-held:
+			held = nil
+			c.watchHeld(ex)
+			continue
 		case <-c.srv.kill:
 			c.mu.Lock()
 			if c.err == nil {

@@ -59,6 +59,9 @@ func (c *conn) watchGone(ex *Exchange) error {
 		return nil
 	}
 	ex.watchGone = true
+	if ex.bodyDone {
+		c.watchPeer(ex) // the host waits for just this: no need to wait for watchDelay
+	}
 	return nil
 }
 
@@ -83,12 +86,39 @@ func unreadBytes(fd int) int {
 	return int(n)
 }
 
+// watchDelay: the goroutine path watches a request's socket only once the
+// host has held it this long. Most answers come sooner, and the watch (a
+// goroutine and two deadline changes) would cost them a tenth of their
+// time; a client that leaves a longer one is noticed this much later.
+const watchDelay = 50 * time.Millisecond
+
+// watchLater arms the timer for watchHeld (the connection's goroutine).
+func (c *conn) watchLater() <-chan time.Time {
+	if c.watchAfter == nil {
+		c.watchAfter = time.NewTimer(watchDelay)
+	} else {
+		c.watchAfter.Reset(watchDelay)
+	}
+	return c.watchAfter.C
+}
+
+// watchHeld starts watchPeer for a request the host has held for
+// watchDelay, if its body is all in (else the host's reads see the EOF).
+func (c *conn) watchHeld(ex *Exchange) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ex == ex && ex.bodyDone && !ex.finished {
+		c.watchPeer(ex)
+	}
+}
+
 // peekSize bounds watchPeer's read: a pipelined request's first bytes are
 // enough to know the client stays; the rest waits in the socket.
 const peekSize = 4 << 10
 
 // watchPeer reads the socket while the host has ex and its whole body was
-// received (so the host's thread reads no more), on the goroutine path:
+// received (so the host's thread reads no more), on the goroutine path
+// (started by watchHeld, watchGone, or the host's read of the body's end):
 // EOF or an error is the client leaving; bytes are a pipelined request,
 // kept for the parser, and end the watch. stopWatch ends it before the
 // connection reads again. Under mu.
