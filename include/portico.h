@@ -97,11 +97,25 @@ portico_options *portico_options_new(void);
 /* Set option NAME to VALUE (both NUL-terminated, copied). Names and defaults:
  * max_head_size 65536 (bytes; 431 beyond), max_body_size 0 (bytes, 0 =
  * unlimited; 413 beyond), header_timeout_ms 10000, keepalive_timeout_ms
- * 5000, body_timeout_ms 30000 (a stalled body read), graceful_timeout_ms
+ * 5000, body_timeout_ms 30000 (a request body that brings no byte this
+ * long, or a response write that stalls: 408 Request Timeout and close on
+ * HTTP/1.x, RST_STREAM CANCEL on HTTP/2, a log line on stderr, and
+ * PORTICO_ERR_DONE to a portico_request_read waiting with TIMEOUT_MS
+ * negative), min_body_rate 240 (bytes/s; 0: off; past the grace, a request
+ * body whose average rate over the time spent waiting for it falls below
+ * this ends like a stalled one), min_body_rate_grace_ms 5000, worker_threads
+ * 0 (the host's worker pool, set by a threaded host; 0: unknown),
+ * max_worker_streams 0 (HTTP/2 streams of one connection handed to the
+ * host at once; more wait in the library, holding no worker; 0: half of
+ * worker_threads, at least 1, or no cap when worker_threads is 0),
+ * graceful_timeout_ms
  * 30000, queue_size 1024 (requests waiting for the host), prefetch_size
- * 65536 (body bytes carried in a request record; a cleartext HTTP/1.1
- * request whose Content-Length is within it waits up to 100 ms for the
- * rest of its body, then comes with what arrived), server_header "" (empty:
+ * 65536 (body bytes carried in a request record; a request with a body
+ * reaches the host only once all of it, or this much of it, has arrived,
+ * so a client that announces a body and sends none holds no worker; except
+ * with Expect: 100-continue, where the 100 goes out when the host reads; a
+ * stream reset or a connection closed before the host took its request
+ * never reaches it), server_header "" (empty:
  * none), certfile and keyfile "" (PEM files for TLS listeners),
  * ca_certs "" (PEM CAs that client certificates must chain to),
  * verify_client "none" (client certificates: "optional" verifies one if
@@ -214,7 +228,9 @@ int portico_server_free(portico_server *srv);
 /* Read up to CAP bytes of the request body into BUF, waiting up to
  * TIMEOUT_MS (negative: body_timeout_ms). Bytes already given in the record
  * are not repeated. Returns the count, 0 at the end of the body,
- * PORTICO_ERR_DONE on timeout, PORTICO_ERR_TOO_LARGE over max_body_size, or
+ * PORTICO_ERR_DONE on timeout (past body_timeout_ms or below min_body_rate
+ * the library has also ended the request: 408 or RST_STREAM; TIMEOUT_MS
+ * alone ends only this call), PORTICO_ERR_TOO_LARGE over max_body_size, or
  * PORTICO_ERR_IO if the client went away or sent a bad body. The first read
  * sends "100 Continue" when the client asked for it. */
 int64_t portico_request_read(uint64_t req, uint8_t *buf, size_t cap, int timeout_ms);

@@ -299,6 +299,10 @@ func (c *conn) dispatch() *Exchange {
 // with what of its body is buffered. Called with mu held; unlocks it.
 func (c *conn) queueExchange(ex *Exchange) *Exchange {
 	c.prefetch(ex, c.srv.opts.PrefetchSize)
+	if !c.awaitBody(ex) { // bodywait.go: no worker waits for a body
+		c.mu.Unlock()
+		return nil
+	}
 	c.ex, c.exDone, c.closeAfter, c.gone = ex, false, false, false
 	c.mu.Unlock()
 	exchanges.add(ex)

@@ -179,10 +179,11 @@ func (s *Server) pollOnce(dst []byte, code func(error) int16, l *inlineLoop) (n,
 			}
 			if ex.answer == nil {
 				ex.taken.Store(true) // before the check: see reportExpired
-			}
-			if ex.answer == nil && (ex.expiredInQueue() || ex.finishedUnseen()) {
-				if ex = s.unseenAnswer(ex); ex == nil {
-					continue // answered 503 while it waited, as Next skips it
+				if ex.expiredInQueue() || !ex.claim() {
+					// Answered 503 while it waited, or reset: as Next skips it.
+					if ex = s.unseenAnswer(ex); ex == nil {
+						continue
+					}
 				}
 			}
 		}

@@ -98,7 +98,8 @@ func (h *host) pollEvents(fd int) []event {
 
 func TestPollStreamsBodyAndAnswersWithoutWaiting(t *testing.T) {
 	forEachEventMode(t, func(t *testing.T, mode func(*Options)) {
-		h, addr := startServer(t, mode)
+		// The first chunk fills prefetch_size: the host gets the request then.
+		h, addr := startServer(t, func(o *Options) { mode(o); o.PrefetchSize = 4 })
 		fd, err := h.srv.ReadyFD()
 		if err != nil {
 			t.Fatal(err)
@@ -160,11 +161,11 @@ func readResponse(t *testing.T, r interface{ ReadString(byte) (string, error) })
 
 func TestPollClientGoneDuringBody(t *testing.T) {
 	forEachEventMode(t, func(t *testing.T, mode func(*Options)) {
-		h, addr := startServer(t, mode)
+		h, addr := startServer(t, func(o *Options) { mode(o); o.PrefetchSize = 3 })
 		fd, _ := h.srv.ReadyFD()
 		c, _ := dial(t, addr)
-		// Over prefetch_size: the host gets the request before its body
-		// (a smaller one would wait for all of it in the library).
+		// "abc" fills prefetch_size: the host gets the request before the
+		// rest of its body (a smaller one would wait for all of it).
 		io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc")
 		rec := h.parse(h.pollEvents(fd)[0].data)
 		rec.ex.WantBody(4096)

@@ -63,6 +63,8 @@ type Exchange struct {
 	bodyDone  bool   // the whole body has been received
 	expect100 bool
 	bodyErr   *h1.Error  // the body broke off with this error
+	clock     bodyClock  // the body against min_body_rate (bodywait.go)
+	handed    bool       // the host took it (claim); under the transport's lock
 	trailers  []h1.Field // the request's trailers, once the body is done
 
 	respTrailers []h1.Field // set by the host; sent when the response ends

@@ -220,7 +220,7 @@ func TestRequestTimeoutCutsStartedResponse(t *testing.T) {
 
 // The app blocked on a body that never comes is freed by the timeout too.
 func TestRequestTimeoutWhileReadingBody(t *testing.T) {
-	h, addr := startServer(t, func(o *Options) { o.RequestTimeout = 200 * time.Millisecond })
+	h, addr := startServer(t, func(o *Options) { o.RequestTimeout = 200 * time.Millisecond; o.PrefetchSize = 2 })
 	c, r := dial(t, addr)
 	// Over prefetch_size, so the host has the request while its body stalls.
 	fmt.Fprint(c, "POST /stall HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nab")
@@ -397,10 +397,11 @@ func TestRequestTimeoutSkipsExpiredInQueue(t *testing.T) {
 // Over HTTP/2 too, an app blocked reading a body that never comes is woken
 // by the timeout (ErrIO) instead of waiting for the 30 s body timeout.
 func TestRequestTimeoutWakesH2Reader(t *testing.T) {
-	h, addr := startServer(t, func(o *Options) { o.RequestTimeout = 200 * time.Millisecond })
+	h, addr := startServer(t, func(o *Options) { o.RequestTimeout = 200 * time.Millisecond; o.PrefetchSize = 2 })
 	r := dialH2(t, addr)
 	post := []string{":method", "POST", ":scheme", "http", ":authority", "x", ":path", "/stall"}
 	r.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, BlockFragment: r.block(post...), EndHeaders: true})
+	r.fr.WriteData(1, false, []byte("ab")) // prefetch_size of it: the host gets it
 	p := h.next()
 	start := time.Now()
 	n, err := p.ex.Read(make([]byte, 16), 10*time.Second)

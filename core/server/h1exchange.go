@@ -63,10 +63,12 @@ func (c *conn) read(ex *Exchange, dst []byte, timeout time.Duration) (int, error
 	if ex.bodyErr != nil {
 		return 0, c.failBody(ex)
 	}
-	if timeout < 0 {
-		timeout = c.srv.opts.BodyTimeout
+	// The app's own timeout only ends this call; body_timeout and
+	// min_body_rate end the request (bodywait.go).
+	var appDeadline time.Time
+	if timeout >= 0 {
+		appDeadline = time.Now().Add(timeout)
 	}
-	deadline := time.Now().Add(timeout)
 	for {
 		switch c.p.Next() {
 		case h1.DataEvent:
@@ -91,6 +93,12 @@ func (c *conn) read(ex *Exchange, dst []byte, timeout time.Duration) (int, error
 				c.wakeUp()
 			}
 			buf := c.p.RecvBuffer(readChunk)
+			start := time.Now()
+			allow, why := ex.clock.left(&c.srv.opts, 0)
+			deadline := start.Add(allow)
+			if !appDeadline.IsZero() && appDeadline.Before(deadline) {
+				deadline, why = appDeadline, ErrTimeout
+			}
 			c.dl.forceRead(c.nc, deadline)
 			// The goroutine does not touch the parser while the host has
 			// the request, so the socket read can run without the lock
@@ -98,6 +106,7 @@ func (c *conn) read(ex *Exchange, dst []byte, timeout time.Duration) (int, error
 			c.mu.Unlock()
 			n, err := c.nc.Read(buf)
 			c.mu.Lock()
+			ex.clock.add(time.Since(start), n)
 			if ex.finished { // the request timed out meanwhile
 				return 0, ErrIO
 			}
@@ -107,7 +116,10 @@ func (c *conn) read(ex *Exchange, dst []byte, timeout time.Duration) (int, error
 			}
 			if err != nil && !isEOF(err) {
 				if isTimeout(err) {
-					return 0, ErrTimeout
+					if why != ErrTimeout {
+						c.endSlowBody(ex, why)
+					}
+					return 0, why
 				}
 				c.closeAfter = true
 				return 0, ErrIO

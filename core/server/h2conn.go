@@ -27,6 +27,13 @@ type h2conn struct {
 	fields  []h2.Field  // scratch for response heads, under mu
 	closing bool        // the reader is done: flush and close
 	dead    bool        // the socket failed: every stream is gone
+
+	// Streams that hold no worker yet (bodywait.go): parked ones wait for
+	// their body, backlog ones for a place under the worker cap.
+	backlog []*h2stream
+	active  int // streams with the host now, against Options.workerStreams
+	resets  int // streams the client (or the engine) reset
+	unseen  int // requests that ended before the host saw them
 }
 
 // h2stream is one request stream: the backend of its Exchange.
@@ -46,6 +53,13 @@ type h2stream struct {
 
 	ws    *wsSession // RFC 8441: a WebSocket carried in this stream's DATA
 	wsOut []byte     // its frames not yet taken by the send window
+
+	// Before the host has it (bodywait.go):
+	parked   bool        // waiting for its body before it is queued
+	counted  bool        // counts against the connection's worker cap
+	opened   time.Time   // when its head came
+	lastData time.Time   // when its last DATA came, while parked
+	timer    *time.Timer // ends a parked stream whose body stalls or trickles
 }
 
 func (c *conn) h2Limits() h2.Limits {
@@ -75,6 +89,7 @@ func (c *conn) serveH2(initial []byte, up *h2Upgrade) {
 		hc.closing = true
 		hc.resetAll()
 		failed := c.err != nil
+		hc.logResets()
 		c.mu.Unlock()
 		c.wakeUp()
 		<-writerDone
@@ -94,14 +109,9 @@ func (c *conn) serveH2(initial []byte, up *h2Upgrade) {
 			buf = nil
 		}
 		done := hc.process()
+		fresh := hc.admit() // bodywait.go
 		if hc.p.HasOutput() {
 			c.wakeUp()
-		}
-		fresh := hc.fresh
-		hc.fresh = nil
-		for _, ex := range fresh {
-			// From here the record (and its body part) belongs to the host.
-			ex.b.(*h2stream).queued = true
 		}
 		c.mu.Unlock()
 		for _, ex := range fresh {
@@ -177,12 +187,14 @@ func (hc *h2conn) process() bool {
 				if !s.queued {
 					s.ex.bodyDone = true
 				}
+				hc.unpark(s)
 				for _, f := range p.Trailers() {
 					s.ex.trailers = append(s.ex.trailers, h1.Field{Name: bytes.Clone(f.Name), Value: bytes.Clone(f.Value)})
 				}
 				signal(s.readable)
 			}
 		case h2.ResetEvent:
+			hc.resets++
 			if s := hc.streams[p.StreamID()]; s != nil {
 				s.gone()
 				if s.ws != nil {
@@ -235,7 +247,7 @@ func (hc *h2conn) open(req *h2.Request) {
 		ex.flags |= reqPush
 	}
 	s.scheme, s.authority = bytes.Clone(req.Scheme), bytes.Clone(req.Authority)
-	s.ex, s.ended = ex, req.EndStream
+	s.ex, s.ended, s.opened = ex, req.EndStream, time.Now()
 	hc.streams[req.StreamID] = s
 	exchanges.add(ex)
 	hc.fresh = append(hc.fresh, ex)
@@ -255,13 +267,18 @@ func (hc *h2conn) data(id uint32, d []byte) {
 		hc.p.Consumed(id, len(d))
 		return
 	}
+	if s.parked {
+		s.ex.clock.bytes += int64(len(d))
+		s.lastData = time.Now()
+	}
 	if !s.queued && len(s.ex.pending)+len(d) <= hc.c.srv.opts.PrefetchSize {
 		s.ex.pending = append(s.ex.pending, d...)
 		hc.p.Consumed(id, len(d)) // it reaches the host with the record
-		return
+	} else {
+		s.body = append(s.body, d...)
+		signal(s.readable)
 	}
-	s.body = append(s.body, d...)
-	signal(s.readable)
+	hc.unpark(s)
 }
 
 // packHead lays out an HTTP/2 request like an HTTP/1.1 one; :authority
@@ -305,6 +322,7 @@ func (hc *h2conn) resetAll() {
 			s.ws.end(1006, "")
 		}
 	}
+	hc.backlog = nil
 }
 
 func (s *h2stream) gone() {
@@ -315,6 +333,9 @@ func (s *h2stream) gone() {
 	s.reset = true
 	signal(s.readable)
 	signal(s.writable)
+	if ex := s.ex; ex != nil && !ex.handed && !ex.finished {
+		s.hc.dropUnseen(s) // bodywait.go: the host never sees it
+	}
 }
 
 // writer flushes the engine's output until the reader is done.
@@ -383,13 +404,17 @@ func (s *h2stream) read(ex *Exchange, dst []byte, timeout time.Duration) (int, e
 		ex.pending = ex.pending[n:]
 		return n, nil
 	}
-	if timeout < 0 {
-		timeout = hc.c.srv.opts.BodyTimeout
+	// The app's own timeout only ends this call; body_timeout and
+	// min_body_rate end the request (bodywait.go).
+	var appDeadline time.Time
+	if timeout >= 0 {
+		appDeadline = time.Now().Add(timeout)
 	}
-	var expired <-chan time.Time
+	var n int
 	for {
 		if len(s.body) > 0 {
-			n := copy(dst, s.body)
+			n = copy(dst, s.body)
+			ex.clock.bytes += int64(n)
 			s.body = s.body[n:]
 			hc.p.Consumed(s.id, n) // real backpressure: the window opens as the app reads
 			if hc.p.HasOutput() {
@@ -404,19 +429,32 @@ func (s *h2stream) read(ex *Exchange, dst []byte, timeout time.Duration) (int, e
 		if s.reset || ex.finished { // finished: the request timed out meanwhile
 			return 0, ErrIO
 		}
-		if expired == nil {
-			t := time.NewTimer(timeout)
-			defer t.Stop()
-			expired = t.C
+		start := time.Now()
+		allow, why := ex.clock.left(&hc.c.srv.opts, 0)
+		if !appDeadline.IsZero() && appDeadline.Sub(start) < allow {
+			allow, why = max(appDeadline.Sub(start), 0), ErrTimeout
 		}
+		t := time.NewTimer(allow)
 		hc.mu.Unlock()
+		expired := false
 		select {
 		case <-s.readable:
-		case <-expired:
-			hc.mu.Lock()
-			return 0, ErrTimeout
+		case <-t.C:
+			expired = true
 		}
+		t.Stop()
 		hc.mu.Lock()
+		ex.clock.waited += time.Since(start)
+		if expired && len(s.body) == 0 && !s.ended && !s.reset && !ex.finished {
+			if why != ErrTimeout {
+				ex.slowBodyLog(hc.c.addrs, "RST_STREAM CANCEL", why)
+				hc.p.Reset(s.id, http2.ErrCodeCancel)
+				s.gone()
+				ex.finish()
+				hc.c.wakeUp()
+			}
+			return 0, why
+		}
 	}
 }
 
@@ -688,6 +726,11 @@ func (s *h2stream) push(ex *Exchange, path []byte, fields []h1.Field) error {
 // release forgets the stream (under mu): DATA still arriving for it is
 // acknowledged at once so it does not hold the connection window.
 func (s *h2stream) release(ex *Exchange) {
+	if s.counted {
+		s.counted = false
+		s.hc.active--
+		s.hc.promote() // bodywait.go
+	}
 	if s.ws != nil {
 		return // the stream carries the WebSocket on
 	}

@@ -462,13 +462,3 @@ func (s *Server) listenInline(ln net.Listener) bool {
 	}
 	return s.inl != nil && s.inl.addListener(fd) == nil
 }
-
-// finishedUnseen reports a request finished before the host took it: the
-// request timeout answered it. expire sets timedOut only after its answer
-// is out, and an inline answer is written at once, so a client can see the
-// 503 (and the host pull the request) before timedOut says so.
-func (ex *Exchange) finishedUnseen() bool {
-	ex.b.lock()
-	defer ex.b.unlock()
-	return ex.finished
-}

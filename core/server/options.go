@@ -14,6 +14,10 @@ type Options struct {
 	HeaderTimeout    time.Duration // from the first byte of a head to its end
 	KeepAliveTimeout time.Duration // idle time between requests
 	BodyTimeout      time.Duration // one stalled body read or response write
+	MinBodyRate      int           // request body bytes/s a client must keep up (after MinBodyRateGrace); 0: off
+	MinBodyRateGrace time.Duration // waiting for a body is free this long
+	WorkerThreads    int           // the host's worker pool (set by the binding); 0: unknown
+	MaxWorkerStreams int           // HTTP/2 streams of one connection with the host at once; 0: WorkerThreads/2, at least 1
 	GracefulTimeout  time.Duration // how long Shutdown lets requests finish
 	RequestTimeout   time.Duration // queued to finished, else 503 or cut; 0: none
 	QueueSize        int           // requests waiting for the host
@@ -38,6 +42,8 @@ func DefaultOptions() Options {
 		HeaderTimeout:    10 * time.Second,
 		KeepAliveTimeout: 5 * time.Second,
 		BodyTimeout:      30 * time.Second,
+		MinBodyRate:      240,
+		MinBodyRateGrace: 5 * time.Second,
 		GracefulTimeout:  30 * time.Second,
 		QueueSize:        1024,
 		PrefetchSize:     64 << 10,
@@ -89,6 +95,20 @@ func (o *Options) Set(name, value string) error {
 			return nil
 		}
 		return fmt.Errorf("option %s: want none, optional or required, got %q", name, value)
+	case "min_body_rate", "worker_threads", "max_worker_streams":
+		n, err := strconv.Atoi(value)
+		if err != nil || n < 0 || n > 1<<30 {
+			return fmt.Errorf("option %s: want an integer >= 0, got %q", name, value)
+		}
+		switch name {
+		case "min_body_rate":
+			o.MinBodyRate = n
+		case "worker_threads":
+			o.WorkerThreads = n
+		default:
+			o.MaxWorkerStreams = n
+		}
+		return nil
 	case "max_head_size", "queue_size", "prefetch_size":
 		n, err := strconv.Atoi(value)
 		if err != nil || n < 1 || n > 1<<30 {
@@ -115,7 +135,7 @@ func (o *Options) Set(name, value string) error {
 		}
 		return nil
 	case "header_timeout_ms", "keepalive_timeout_ms", "body_timeout_ms", "graceful_timeout_ms",
-		"ws_ping_interval_ms", "ws_ping_timeout_ms", "request_timeout_ms":
+		"ws_ping_interval_ms", "ws_ping_timeout_ms", "request_timeout_ms", "min_body_rate_grace_ms":
 		n, err := strconv.ParseInt(value, 10, 64)
 		if err != nil || n < 0 {
 			return fmt.Errorf("option %s: want milliseconds >= 0, got %q", name, value)
@@ -134,10 +154,25 @@ func (o *Options) Set(name, value string) error {
 			o.WSPingTimeout = d
 		case "request_timeout_ms":
 			o.RequestTimeout = d
+		case "min_body_rate_grace_ms":
+			o.MinBodyRateGrace = d
 		default:
 			o.GracefulTimeout = d
 		}
 		return nil
 	}
 	return fmt.Errorf("unknown option %q", name)
+}
+
+// workerStreams is how many streams of one HTTP/2 connection may be with
+// the host at once: MaxWorkerStreams, else half the host's pool (at least
+// 1); 0 means no cap (an event-loop host has no pool to protect).
+func (o *Options) workerStreams() int {
+	if o.MaxWorkerStreams > 0 {
+		return o.MaxWorkerStreams
+	}
+	if o.WorkerThreads > 0 {
+		return max(o.WorkerThreads/2, 1)
+	}
+	return 0
 }

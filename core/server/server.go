@@ -217,10 +217,11 @@ func (s *Server) Next(timeout time.Duration, dst []byte) (int, error) {
 		}
 		if ex.answer == nil {
 			ex.taken.Store(true) // before the check: see reportExpired
-		}
-		if ex.answer == nil && (ex.expiredInQueue() || ex.finishedUnseen()) {
-			// Answered 503 while it waited: the host sees at most its record.
-			ex = s.unseenAnswer(ex)
+			if ex.expiredInQueue() || !ex.claim() {
+				// Answered 503 while it waited (the host sees at most its
+				// record), or reset (the host never sees it).
+				ex = s.unseenAnswer(ex)
+			}
 		}
 	}
 	n, err := ex.record(dst)

@@ -9,6 +9,7 @@ import time
 import portico
 
 last = {}
+calls = {}  # app calls by path, for /stats
 lock = threading.Lock()
 released = threading.Event()
 
@@ -71,11 +72,15 @@ def hold_websocket(environ):
 
 def app(environ, start_response):
     path = environ['PATH_INFO']
+    with lock:
+        calls[path] = calls.get(path, 0) + 1
     if path == '/ok':
         return answer(start_response, b'ok\n')
     if path == '/stats':
         stats = portico.debug_stats()
         stats['threads'] = threading.active_count()
+        with lock:
+            stats['calls'] = dict(calls)
         return answer(start_response, stats)
     if path == '/last':
         with lock:

@@ -8,11 +8,11 @@ that serves.
 
 __version__ = '0.1.0'
 
-from .errors import (BodyReadError, LibraryNotFound, PorticoError, ServerClosed,  # noqa: E402
-                     WebSocketClosed, WebSocketRefused, WebSocketTimeout)
+from .errors import (BodyReadError, BodyTimeout, LibraryNotFound, PorticoError,  # noqa: E402
+                     ServerClosed, WebSocketClosed, WebSocketRefused, WebSocketTimeout)
 from .server import Request, Server, debug_stats  # noqa: E402
 from .serving import serve  # noqa: E402
 
-__all__ = ['BodyReadError', 'LibraryNotFound', 'PorticoError', 'Request', 'Server',
-           'ServerClosed', 'WebSocketClosed', 'WebSocketRefused', 'WebSocketTimeout', 'debug_stats', 'serve',
+__all__ = ['BodyReadError', 'BodyTimeout', 'LibraryNotFound', 'PorticoError', 'Request',
+           'Server', 'ServerClosed', 'WebSocketClosed', 'WebSocketRefused', 'WebSocketTimeout', 'debug_stats', 'serve',
            '__version__']

@@ -10,7 +10,7 @@ import ctypes
 import sys
 
 from . import _lib
-from .errors import BodyReadError, CODE_NAMES
+from .errors import BodyReadError, BodyTimeout, CODE_NAMES, ERR_DONE
 
 READ_CHUNK = 65536  # bytes asked of the library per call
 WAIT_DEFAULT = -1   # the library's body_timeout_ms
@@ -53,6 +53,9 @@ class RequestBody(object):
         self._done = True
         if n == 0:
             return b''
+        if n == ERR_DONE:
+            raise BodyTimeout(n, 'the request body stopped arriving (body_timeout_ms or '
+                              'min_body_rate); the client got 408 or RST_STREAM')
         raise BodyReadError(n, 'reading the request body failed: %s (%s)'
                             % (_lib.strerror(n), CODE_NAMES.get(n, n)))
 

@@ -89,6 +89,19 @@ def build_parser():
     run.add_argument('--request-timeout', type=seconds, metavar='S',
                      help='answer 503 (or cut a started response) when the app has not '
                           'finished a request S seconds after it arrived (default 0: never)')
+    run.add_argument('--body-timeout', type=seconds, metavar='S',
+                     help='end a request whose body brings no byte for S seconds (408, or '
+                          'RST_STREAM on HTTP/2), and a response write stalled as long (default 30)')
+    run.add_argument('--min-body-rate', type=non_negative_int, metavar='BYTES',
+                     help='end a request whose body comes slower than BYTES per second on '
+                          'average, once the grace is over (default 240; 0: off)')
+    run.add_argument('--min-body-rate-grace', type=seconds, metavar='S',
+                     help='time a request body may take before --min-body-rate applies '
+                          '(default 5)')
+    run.add_argument('--max-worker-streams', type=non_negative_int, metavar='N',
+                     help='HTTP/2 streams of one connection handed to the app at once; more '
+                          'wait, holding no thread (default 0: half of --threads, at least 1; '
+                          'no cap under ASGI)')
     run.add_argument('--keepalive-timeout', type=seconds, metavar='S',
                      help='idle time before a kept-alive connection closes (default 5)')
     run.add_argument('--max-websockets', type=non_negative_int, metavar='N',
@@ -133,6 +146,8 @@ def library_options(args):
                        ('ws_ping_timeout', 'ws_ping_timeout_ms'),
                        ('header_timeout', 'header_timeout_ms'),
                        ('request_timeout', 'request_timeout_ms'),
+                       ('body_timeout', 'body_timeout_ms'),
+                       ('min_body_rate_grace', 'min_body_rate_grace_ms'),
                        ('keepalive_timeout', 'keepalive_timeout_ms')):
         value = getattr(args, flag)
         if value is not None:
@@ -141,6 +156,10 @@ def library_options(args):
         options['max_body_size'] = args.max_body_size
     if args.max_head_size is not None:
         options['max_head_size'] = args.max_head_size
+    if args.min_body_rate is not None:
+        options['min_body_rate'] = args.min_body_rate
+    if args.max_worker_streams is not None:
+        options['max_worker_streams'] = args.max_worker_streams
     if args.ws_max_message_size is not None:
         options['ws_max_message_size'] = args.ws_max_message_size
     if bool(args.certfile) != bool(args.keyfile):

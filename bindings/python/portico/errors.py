@@ -60,6 +60,14 @@ class BodyReadError(PorticoError, IOError):
     frameworks that treat a broken input stream as a disconnect keep doing so."""
 
 
+class BodyTimeout(BodyReadError):
+    """The request body stopped arriving: no byte for body_timeout_ms
+    (--body-timeout), or slower than min_body_rate (--min-body-rate) past its
+    grace. The library has already ended the request (408 Request Timeout on
+    HTTP/1.x, RST_STREAM on HTTP/2) and logged it; the app should just let
+    the exception go (the adapter answers nothing more)."""
+
+
 class WebSocketClosed(Exception):
     """The WebSocket is closed: `code` is the close code (1000 normal, 1001
     going away, 1005 none given, 1006 the connection dropped without a close,

@@ -114,6 +114,9 @@ def serve(app, bind=DEFAULT_BIND, threads=DEFAULT_THREADS, options=None,
     binds = [bind] if isinstance(bind, (str, text_type)) else list(bind)
     options = dict(options or {})
     options.setdefault('report_answers', 1)  # WSGIHandler logs them
+    # The library caps the HTTP/2 streams of one connection that hold a
+    # worker at once (max_worker_streams) from the pool's size.
+    options.setdefault('worker_threads', threads)
     server = Server(options)
     shutdown_request = ShutdownRequest()
     if stop is not None:
