@@ -105,7 +105,7 @@ $(LOADCLIENT): tests/faults/load/main.go go.mod
 
 test-faults: all $(LOADCLIENT)
 	cd tests/faults && PORTICO_LIBRARY=$(CURDIR)/$(LIB) PORTICO_LOADCLIENT=$(CURDIR)/$(LOADCLIENT) \
-	  /usr/bin/python3 ../unittest_ci.py -v test_faults test_slow test_load
+	  /usr/bin/python3 ../unittest_ci.py -v test_faults test_slow test_load test_bodies
 
 # Not in make test: each fuzz target for SOAK_FUZZTIME, then SOAK_SECONDS of
 # mixed traffic and faults with RSS and goroutines printed at start and end.
