@@ -111,9 +111,11 @@ portico_options *portico_options_new(void);
  * graceful_timeout_ms
  * 30000, queue_size 1024 (requests waiting for the host), prefetch_size
  * 65536 (body bytes carried in a request record; a request with a body
- * reaches the host only once all of it, or this much of it, has arrived,
- * so a client that announces a body and sends none holds no worker; except
- * with Expect: 100-continue, where the 100 goes out when the host reads; a
+ * reaches the host only once all of it, or this much of it, has arrived
+ * (a body of unknown length, chunked or HTTP/2 without content-length:
+ * its first bytes), so a client that announces a body and sends none holds
+ * no worker; except with Expect: 100-continue, where the 100 goes out when
+ * the host reads; a
  * stream reset or a connection closed before the host took its request
  * never reaches it), server_header "" (empty:
  * none), certfile and keyfile "" (PEM files for TLS listeners),

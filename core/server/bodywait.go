@@ -2,7 +2,9 @@ package server
 
 // Request bodies against the host's workers. A request whose body is still
 // coming stays with the driver, holding no worker, until the whole body or
-// prefetch_size of it has arrived (nginx's request buffering); a stream
+// prefetch_size of it has arrived (nginx's request buffering), or, for a
+// body of unknown length (which may be a conversation: each chunk answered
+// before the next is sent), until its first bytes have; a stream
 // reset before the host took it never reaches the host. While anyone waits
 // for body bytes (the driver before the hand-over, or the app in Read), the
 // client must never stall for body_timeout, and past min_body_rate_grace
@@ -110,7 +112,8 @@ func (ex *Exchange) claim() bool {
 // WebSocket handshake carries none, and Expect: 100-continue leaves the
 // choice to the app (the 100 goes out when it reads).
 func (ex *Exchange) gatesBody(limit int) bool {
-	return !ex.bodyDone && ex.bodyErr == nil && len(ex.pending) < limit && !ex.expect100 && ex.offer == nil
+	return !ex.bodyDone && ex.bodyErr == nil && len(ex.pending) < limit && !ex.expect100 && ex.offer == nil &&
+		!(ex.unsized && len(ex.pending) > 0)
 }
 
 // awaitBody reads the body of ex (goroutine path) until all of it or
@@ -192,7 +195,7 @@ func (c *conn) write408(dst []byte) []byte {
 func (s *h2stream) bodyReady() bool {
 	ex := s.ex
 	return s.ended || ex.bodyDone || ex.offer != nil || len(s.body) > 0 ||
-		len(ex.pending) >= s.hc.c.srv.opts.PrefetchSize
+		len(ex.pending) >= s.hc.c.srv.opts.PrefetchSize || ex.unsized && len(ex.pending) > 0
 }
 
 // admit decides, after a batch of frames, what becomes of the new streams
@@ -239,19 +242,44 @@ func (hc *h2conn) take() []*Exchange {
 }
 
 // promote queues backlog streams once a stream left the host (under mu, on
-// the host's thread: the queueing, which may wait, runs apart).
+// the host's thread). In order; if the queue is full, the rest wait for
+// room apart from the host's thread.
 func (hc *h2conn) promote() {
 	if hc.dead {
 		return
 	}
-	for _, ex := range hc.take() {
-		go func() {
-			if !hc.c.srv.enqueue(ex) {
+	ready := hc.take()
+	srv := hc.c.srv
+	for len(ready) > 0 && srv.tryEnqueue(ready[0]) {
+		ready = ready[1:]
+	}
+	if len(ready) == 0 {
+		return
+	}
+	go func() {
+		for _, ex := range ready {
+			if !srv.enqueue(ex) {
 				hc.mu.Lock()
 				ex.finish()
 				hc.mu.Unlock()
 			}
-		}()
+		}
+	}()
+}
+
+// tryEnqueue is enqueue without the wait, under ex's transport lock:
+// false if the queue is full.
+func (s *Server) tryEnqueue(ex *Exchange) bool {
+	if d := s.opts.RequestTimeout; d > 0 {
+		ex.timer = time.AfterFunc(d, ex.expire)
+	}
+	select {
+	case s.queue <- ex:
+		s.ready.wake()
+		return true
+	default:
+		ex.stopTimerLocked()
+		return false
 	}
 }
 

@@ -8,7 +8,9 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -348,4 +350,68 @@ func TestResetBeforeHostNeverReachesIt(t *testing.T) {
 	}
 	settled(t, "reset lines", func() bool { return strings.Count(logged(), "streams reset") >= 5 })
 	t.Logf("%d streams opened and reset, %d reached the host", opened, pulled)
+}
+
+// A body of unknown length may be a conversation (each chunk answered
+// before the next is sent): its request goes to the host with its first
+// bytes, not before them.
+func TestBodyUnsizedGoesWithFirstBytes(t *testing.T) {
+	forBothH1Paths(t, func(t *testing.T, inline bool) {
+		h, addr := startServer(t, func(o *Options) { o.InlineIO = inline })
+		c, _ := dial(t, addr)
+		fmt.Fprint(c, "POST /chat HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+		h.noRequest("no chunk yet", 300*time.Millisecond)
+		fmt.Fprint(c, "5\r\nhello\r\n")
+		p := h.next()
+		if p.fields[1] != "/chat" || p.flags&reqBodyComplete != 0 || string(p.body) != "hello" {
+			t.Fatalf("got %s, flags %d, body %q", p.fields[1], p.flags, p.body)
+		}
+		p.ex.Respond(head("200 OK"), nil, true)
+	})
+	t.Run("h2", func(t *testing.T) {
+		h, addr := startServer(t, nil)
+		r := dialH2(t, addr)
+		r.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, EndHeaders: true, BlockFragment: r.block(
+			":method", "POST", ":scheme", "http", ":authority", "x", ":path", "/chat")})
+		h.noRequest("no DATA yet", 300*time.Millisecond)
+		r.fr.WriteData(1, false, []byte("hello"))
+		p := h.next()
+		if p.fields[1] != "/chat" || p.flags&reqBodyComplete != 0 || string(p.body) != "hello" {
+			t.Fatalf("got %s, flags %d, body %q", p.fields[1], p.flags, p.body)
+		}
+		p.ex.Respond(head("200 OK"), nil, true)
+	})
+}
+
+// Uploads over HTTP/2 just past a window and past prefetch_size arrive
+// whole and in order, with or without content-length: the part held back
+// before the host took the request comes first, the rest after it.
+func TestBodyH2UploadsWhole(t *testing.T) {
+	h, addr := startServer(t, nil)
+	stop := make(chan struct{})
+	defer close(stop)
+	go echoHost(h, stop)
+	client := h2cClient()
+	for _, size := range []int{65535, 65536, 65537, 100000, 300000} {
+		for _, sized := range []bool{true, false} {
+			body := make([]byte, size)
+			for i := range body {
+				body[i] = byte('a' + i%23)
+			}
+			req, _ := http.NewRequest("POST", "http://"+addr+"/up", bytes.NewReader(body))
+			if !sized {
+				req.ContentLength = -1
+				req.Body = io.NopCloser(bytes.NewReader(body))
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if want := append([]byte("POST /up HTTP/2.0 "), body...); !bytes.Equal(got, want) {
+				t.Fatalf("%d bytes (sized %v): echoed %d bytes, want %d", size, sized, len(got), len(want))
+			}
+		}
+	}
 }

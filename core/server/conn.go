@@ -285,6 +285,7 @@ func (c *conn) dispatch() *Exchange {
 	}
 	if req.Chunked {
 		ex.flags |= reqChunked
+		ex.unsized = true
 	}
 	if req.Minor >= 1 && coreconn.TETrailers(req.Fields) {
 		ex.flags |= reqTrailers

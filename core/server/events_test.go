@@ -98,8 +98,7 @@ func (h *host) pollEvents(fd int) []event {
 
 func TestPollStreamsBodyAndAnswersWithoutWaiting(t *testing.T) {
 	forEachEventMode(t, func(t *testing.T, mode func(*Options)) {
-		// The first chunk fills prefetch_size: the host gets the request then.
-		h, addr := startServer(t, func(o *Options) { mode(o); o.PrefetchSize = 4 })
+		h, addr := startServer(t, mode)
 		fd, err := h.srv.ReadyFD()
 		if err != nil {
 			t.Fatal(err)

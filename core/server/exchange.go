@@ -65,6 +65,7 @@ type Exchange struct {
 	bodyErr   *h1.Error  // the body broke off with this error
 	clock     bodyClock  // the body against min_body_rate (bodywait.go)
 	handed    bool       // the host took it (claim); under the transport's lock
+	unsized   bool       // chunked, or HTTP/2 without content-length: maybe a conversation
 	trailers  []h1.Field // the request's trailers, once the body is done
 
 	respTrailers []h1.Field // set by the host; sent when the response ends

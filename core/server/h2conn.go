@@ -184,8 +184,8 @@ func (hc *h2conn) process() bool {
 				hc.flushWS(s)
 			} else if s != nil {
 				s.ended = true
-				if !s.queued {
-					s.ex.bodyDone = true
+				if !s.queued && len(s.body) == 0 {
+					s.ex.bodyDone = true // else the host reads the rest first
 				}
 				hc.unpark(s)
 				for _, f := range p.Trailers() {
@@ -248,6 +248,7 @@ func (hc *h2conn) open(req *h2.Request) {
 	}
 	s.scheme, s.authority = bytes.Clone(req.Scheme), bytes.Clone(req.Authority)
 	s.ex, s.ended, s.opened = ex, req.EndStream, time.Now()
+	ex.unsized = req.ContentLength < 0
 	hc.streams[req.StreamID] = s
 	exchanges.add(ex)
 	hc.fresh = append(hc.fresh, ex)
@@ -271,7 +272,7 @@ func (hc *h2conn) data(id uint32, d []byte) {
 		s.ex.clock.bytes += int64(len(d))
 		s.lastData = time.Now()
 	}
-	if !s.queued && len(s.ex.pending)+len(d) <= hc.c.srv.opts.PrefetchSize {
+	if !s.queued && len(s.body) == 0 && len(s.ex.pending)+len(d) <= hc.c.srv.opts.PrefetchSize {
 		s.ex.pending = append(s.ex.pending, d...)
 		hc.p.Consumed(id, len(d)) // it reaches the host with the record
 	} else {
