@@ -115,10 +115,9 @@ portico_options *portico_options_new(void);
  * (a body of unknown length, chunked or HTTP/2 without content-length:
  * its first bytes), so a client that announces a body and sends none holds
  * no worker; except with Expect: 100-continue, where the 100 goes out when
- * the host reads; a
- * stream reset or a connection closed before the host took its request
- * never reaches it), server_header "" (empty:
- * none), certfile and keyfile "" (PEM files for TLS listeners),
+ * the host reads; an HTTP/2 stream reset or lost before the host took its
+ * request, and a request whose client leaves before its body is in, never
+ * reach it), server_header "" (empty: none), certfile and keyfile "" (PEM files for TLS listeners),
  * ca_certs "" (PEM CAs that client certificates must chain to),
  * verify_client "none" (client certificates: "optional" verifies one if
  * sent, "required" refuses a handshake without a valid one; both need
