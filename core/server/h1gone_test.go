@@ -202,3 +202,32 @@ func TestHTTP1PipelinedRequestsAreNotALeave(t *testing.T) {
 		}
 	})
 }
+
+// A request held long enough to be watched leaves its connection as it
+// was: the watch is stopped (a read deadline in the past, which must not
+// upset TLS) and the next request on the connection is served.
+func TestHTTP1WatchedConnectionKeepsAlive(t *testing.T) {
+	forEachGoneTransport(t, func(t *testing.T, h *host, dial func() net.Conn) {
+		c := dial()
+		r := bufio.NewReader(c)
+		for i := 0; i < 3; i++ {
+			fmt.Fprintf(c, "GET /%d HTTP/1.1\r\nHost: x\r\n\r\n", i)
+			p := h.next()
+			time.Sleep(2 * watchDelay) // the goroutine path watches it meanwhile
+			sc := p.ex.b.(*conn)
+			sc.mu.Lock()
+			watched := sc.in != nil || sc.watchDone != nil
+			sc.mu.Unlock()
+			if !watched {
+				t.Fatalf("request %d: not watched after %v", i, 2*watchDelay)
+			}
+			body := fmt.Sprint("answer ", i)
+			if err := p.ex.Respond(head("200 OK"), []byte(body), true); err != nil {
+				t.Fatalf("request %d: %v", i, err)
+			}
+			if resp, got := readResp(t, r); resp.StatusCode != 200 || got != body {
+				t.Fatalf("request %d: %d %q", i, resp.StatusCode, got)
+			}
+		}
+	})
+}
