@@ -28,9 +28,14 @@ import (
 // The two ways a body wait ends on the library's account; both are
 // ErrTimeout to the host (PORTICO_ERR_DONE).
 var (
-	errBodyStalled = fmt.Errorf("%w: no request body bytes for body_timeout", ErrTimeout)
-	errBodySlow    = fmt.Errorf("%w: request body slower than min_body_rate", ErrTimeout)
+	errBodyStalled error = bodyTimeout("no request body bytes for body_timeout")
+	errBodySlow    error = bodyTimeout("request body slower than min_body_rate")
 )
+
+type bodyTimeout string
+
+func (e bodyTimeout) Error() string        { return string(e) }
+func (e bodyTimeout) Is(target error) bool { return target == ErrTimeout }
 
 // bodyClock measures a request body against min_body_rate: the time spent
 // waiting for its bytes and the bytes that came.
@@ -74,9 +79,26 @@ func peer(addrs []byte) string {
 	return string(f[1]) + ":" + string(f[2])
 }
 
+// slowBodyLog tells of a request a stalled or trickling body ended (what:
+// how). A host that takes the server's own answers (report_answers) gets an
+// answer record for a request it never saw (status 408, or 0 for a reset
+// stream), and logs one it had from the error its read got; otherwise the
+// library writes the line.
 func (ex *Exchange) slowBodyLog(addrs []byte, what string, why error) {
-	logf("%s to %s (%s): %v; %d body bytes in %.1fs of waiting", what, peer(addrs), ex.describe(),
-		why, ex.clock.bytes, ex.clock.waited.Seconds())
+	detail := fmt.Sprintf("%v; %d body bytes in %.1fs of waiting", why, ex.clock.bytes, ex.clock.waited.Seconds())
+	s := ex.srv
+	if !s.opts.ReportAnswers {
+		logf("%s to %s (%s): %s", what, peer(addrs), ex.describe(), detail)
+		return
+	}
+	if ex.handed {
+		return
+	}
+	status := 408
+	if what != "408" {
+		status, detail = 0, what+": "+detail
+	}
+	s.reportAnswer(&Exchange{srv: s, id: lastID.Add(1), head: ex.head, answer: answerText(status, detail)})
 }
 
 // logOutput receives the library's own log lines. Written like the Python

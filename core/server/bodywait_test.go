@@ -415,3 +415,34 @@ func TestBodyH2UploadsWhole(t *testing.T) {
 		}
 	}
 }
+
+// With report_answers, a request the host never saw that a slow body ended
+// comes to the host as an answer record (408 for HTTP/1.x, 0 for an HTTP/2
+// stream reset), not as a library log line.
+func TestBodySlowReportedAsAnswer(t *testing.T) {
+	logged := captureLog(t)
+	h, addr := startServer(t, func(o *Options) {
+		o.ReportAnswers = true
+		o.MinBodyRateGrace = 300 * time.Millisecond
+	})
+	c, _ := dial(t, addr)
+	fmt.Fprint(c, "POST /h1 HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n")
+	rec := h.nextRecord()
+	if rec.flags != reqAnswered || rec.fields[1] != "/h1" || !strings.HasPrefix(rec.body, "408 ") ||
+		!strings.Contains(rec.body, "min_body_rate") {
+		t.Fatalf("h1: %+v", rec)
+	}
+	r := dialH2(t, addr)
+	r.fr.WriteHeaders(http2.HeadersFrameParam{StreamID: 1, EndHeaders: true, BlockFragment: r.block(
+		":method", "POST", ":scheme", "http", ":authority", "x", ":path", "/h2", "content-length", "10")})
+	rec = h.nextRecord()
+	if rec.flags != reqAnswered || rec.fields[1] != "/h2" || !strings.HasPrefix(rec.body, "0 RST_STREAM CANCEL: ") {
+		t.Fatalf("h2: %+v", rec)
+	}
+	if s := r.status(1); s != "RST_STREAM CANCEL" {
+		t.Errorf("stream 1: %s", s)
+	}
+	if l := logged(); l != "" {
+		t.Errorf("library log lines besides the records: %q", l)
+	}
+}

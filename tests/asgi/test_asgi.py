@@ -609,6 +609,26 @@ class RequestTimeoutLogTests(unittest.TestCase):
             server.stop()
 
 
+class BodyTimeoutTests(unittest.TestCase):
+    def test_stalled_body_ends_with_408_and_a_log_line(self):
+        """The app reads a body that stops: the library answers 408, the app
+        gets http.disconnect, and a line says why (issue 17)."""
+        server = Server('rawapp:app', '--body-timeout', '1', '--min-body-rate', '0')
+        try:
+            started = time.time()
+            got = raw(server.port, b'POST /nap?s=0 HTTP/1.1\r\nHost: h\r\nContent-Length: 100000\r\n\r\n' +
+                      b'x' * 70000)  # past prefetch_size: the app has it, then the body stops
+            self.assertTrue(got.startswith(b'HTTP/1.1 408 '), got)
+            self.assertLess(time.time() - started, 8)
+            pattern = re.compile(r'POST /nap: the server answered - itself: the request body stopped arriving')
+            deadline = time.time() + 10
+            while not pattern.search(server.output()) and time.time() < deadline:
+                time.sleep(0.05)
+            self.assertRegex(server.output(), pattern)
+        finally:
+            server.stop()
+
+
 class LifespanTests(unittest.TestCase):
     def test_startup_failure_stops_the_server(self):
         code, output = run_cli('failapp:app', '--bind', '127.0.0.1:0')

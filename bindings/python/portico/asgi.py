@@ -278,7 +278,7 @@ class HTTPCycle:
         self.written = None         # future of a pending write
         self.trailers = None        # list while trailers are expected
         self.status = 0
-        self.expired = None         # (status or 0, reason): the library ended it (request timeout)
+        self.expired = None         # (status or 0, reason): the library ended it (request or body timeout)
 
     def add_extensions(self, scope):
         flags = self.flags
@@ -351,6 +351,9 @@ class HTTPCycle:
                 if code >= 0:
                     self.more_body = code == 0
                     return {'type': 'http.request', 'body': data, 'more_body': self.more_body}
+                if code == ERR_DONE:  # the library ended the request; run() logs it
+                    self.expired = (0, 'the request body stopped arriving (body_timeout_ms or '
+                                       'min_body_rate): 408, or RST_STREAM on HTTP/2')
             self.disconnected = True
             self.more_body = False
             return {'type': 'http.disconnect'}
