@@ -197,6 +197,7 @@ type Conn struct {
 	maxClientID uint32 // highest client stream id seen (opened, refused or ignored)
 	nextPushID  uint32
 	clientOpen  int // client-initiated streams not closed
+	drainOpen   int // of those, draining: answered, the rest of the request dropped
 	pushOpen    int // pushed streams not closed
 
 	// Flow control.
@@ -367,7 +368,15 @@ func (c *Conn) Next() Event {
 
 // checkClosed queues ClosedEvent once a GOAWAY went either way and no stream is left.
 func (c *Conn) checkClosed() bool {
-	if (!c.goAwaySent && !c.goAwayRecv) || c.clientOpen+c.pushOpen > 0 || c.hblock.active() {
+	if !c.goAwaySent && !c.goAwayRecv || c.hblock.active() {
+		return false
+	}
+	if c.drainOpen > 0 {
+		for _, s := range c.streams {
+			c.stopDraining(s)
+		}
+	}
+	if c.clientOpen+c.pushOpen > 0 {
 		return false
 	}
 	if !c.goAwaySent {
@@ -408,8 +417,10 @@ func (c *Conn) Output(dst []byte) []byte {
 // HasOutput reports whether Output has bytes to send.
 func (c *Conn) HasOutput() bool { return len(c.out) > 0 }
 
-// OpenStreams counts streams not yet closed (client-initiated and pushed).
-func (c *Conn) OpenStreams() int { return c.clientOpen + c.pushOpen }
+// OpenStreams counts streams not yet closed (client-initiated and pushed) that the
+// host may still act on: draining streams (answered, the rest of the request dropped)
+// are not counted, so a connection holding only those is idle to the host.
+func (c *Conn) OpenStreams() int { return c.clientOpen + c.pushOpen - c.drainOpen }
 
 // connError sends GOAWAY with code, stops reading and queues ConnErrorEvent.
 func (c *Conn) connError(code http2.ErrCode, reason string) {

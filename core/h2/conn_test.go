@@ -2,6 +2,7 @@ package h2
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 
 	"golang.org/x/net/http2"
@@ -232,24 +233,161 @@ func TestTrailersBothWays(t *testing.T) {
 	}
 }
 
-func TestEarlyResponseResetsUnreadBody(t *testing.T) {
-	tc := newClient(t, Limits{})
-	tc.headers(1, false, postReq("/")...)
+// earlyAnswered opens a POST on stream 1 whose body is still coming (one part sent)
+// and answers it completely at once, as an app that does not read the body does.
+func earlyAnswered(t *testing.T, lim Limits) *tclient {
+	t.Helper()
+	tc := newClient(t, lim)
+	tc.headers(1, false, postReq("/", "content-length", "8")...)
 	tc.data(1, false, "part")
 	tc.flush()
 	if err := tc.c.Respond(1, 200, nil, true); err != nil {
 		t.Fatal(err)
 	}
 	tc.drain()
-	if tc.rst(1) != http2.ErrCodeNo {
-		t.Fatalf("want RST_STREAM NO_ERROR after a complete early response: %s", tc.summary())
+	if tc.rst(1) != noFrame {
+		t.Fatalf("a stream whose client still has window is not reset at the answer: %s", tc.summary())
 	}
-	// Late DATA is dropped quietly and its credit (and the unread part) returned.
+	if tc.c.OpenStreams() != 0 {
+		t.Fatalf("a draining stream counts as open for the host: %d", tc.c.OpenStreams())
+	}
 	tc.reset()
+	return tc
+}
+
+// After a complete early answer the rest of the request is still checked, whatever
+// the timing between the client's frames and the answer (h2spec's 8.1/1,
+// 8.1.2.6, 6.9.1/3 and 8.1.2.1 cases raced an early answer before).
+func TestEarlyResponseStillChecksTheRequest(t *testing.T) {
+	cases := []struct {
+		name string
+		send func(tc *tclient)
+		code http2.ErrCode
+	}{
+		{"trailers without END_STREAM", func(tc *tclient) {
+			tc.headers(1, false, "x-test", "ok")
+		}, http2.ErrCodeProtocol},
+		{"pseudo-header in trailers", func(tc *tclient) {
+			tc.headers(1, true, ":method", "POST")
+		}, http2.ErrCodeProtocol},
+		{"more DATA than content-length", func(tc *tclient) {
+			tc.data(1, true, "toolongtoo")
+		}, http2.ErrCodeProtocol},
+		{"END_STREAM short of content-length", func(tc *tclient) {
+			tc.data(1, true, "ab")
+		}, http2.ErrCodeProtocol},
+		{"stream window over 2^31-1", func(tc *tclient) {
+			tc.fr.WriteWindowUpdate(1, 1<<31-1)
+			tc.fr.WriteWindowUpdate(1, 1<<31-1)
+		}, http2.ErrCodeFlowControl},
+	}
+	for _, cs := range cases {
+		t.Run(cs.name, func(t *testing.T) {
+			tc := earlyAnswered(t, Limits{})
+			cs.send(tc)
+			tc.flush()
+			if tc.rst(1) != cs.code || len(tc.events) != 0 || tc.goaway() != noFrame {
+				t.Fatalf("want RST_STREAM %v and no event: %s", cs.code, tc.summary())
+			}
+			if tc.c.clientOpen != 0 || tc.c.drainOpen != 0 {
+				t.Fatalf("stream not closed: open %d draining %d", tc.c.clientOpen, tc.c.drainOpen)
+			}
+		})
+	}
+}
+
+// A well-formed rest of the body is dropped: no event, connection credit back at
+// once (the unread part too), no stream credit; its END_STREAM closes the stream
+// without any RST_STREAM.
+func TestEarlyResponseDropsTheRestOfTheBody(t *testing.T) {
+	tc := earlyAnswered(t, Limits{InitialWindowSize: 65535})
+	before := tc.c.recvWindow + tc.c.recvUnacked
 	tc.data(1, true, "rest")
 	tc.flush()
-	if len(tc.events) != 0 || tc.rst(1) != noFrame || tc.goaway() != noFrame {
+	if len(tc.events) != 0 || tc.rst(1) != noFrame || tc.goaway() != noFrame || tc.frameOf(http2.FrameWindowUpdate, 1) != nil {
 		t.Fatalf("late DATA: %s", tc.summary())
+	}
+	if got := tc.c.recvWindow + tc.c.recvUnacked; got != before {
+		t.Fatalf("connection credit of dropped DATA not returned: %d, want %d", got, before)
+	}
+	if tc.c.clientOpen != 0 || tc.c.drainOpen != 0 {
+		t.Fatalf("stream not closed by END_STREAM: open %d draining %d", tc.c.clientOpen, tc.c.drainOpen)
+	}
+	// Closed by both ends: more DATA is a STREAM_CLOSED error.
+	tc.reset()
+	tc.data(1, false, "x")
+	tc.flush()
+	if tc.rst(1) != http2.ErrCodeStreamClosed {
+		t.Fatalf("DATA after END_STREAM: %s", tc.summary())
+	}
+}
+
+// Once the client has used the stream window it had at the answer, RST_STREAM
+// NO_ERROR asks it to stop (RFC 9113 8.1); frames in flight after that are ignored.
+func TestEarlyResponseResetsAtTheWindow(t *testing.T) {
+	tc := earlyAnswered(t, Limits{InitialWindowSize: 65535})
+	tc.headers(3, false, postReq("/")...)
+	tc.flush()
+	if err := tc.c.Respond(3, 200, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	tc.drain()
+	tc.reset()
+	chunk := strings.Repeat("x", 16384)
+	for i := 0; i < 3; i++ {
+		tc.data(3, false, chunk)
+	}
+	tc.flush()
+	if tc.rst(3) != noFrame {
+		t.Fatalf("reset before the window was used: %s", tc.summary())
+	}
+	tc.data(3, false, chunk[:65535-3*16384])
+	tc.flush()
+	if tc.rst(3) != http2.ErrCodeNo || len(tc.events) != 0 {
+		t.Fatalf("want RST_STREAM NO_ERROR once the window is used: %s", tc.summary())
+	}
+	tc.reset()
+	tc.data(3, true, "late")
+	tc.headers(3, false, "x-late", "1")
+	tc.flush()
+	if len(tc.events) != 0 || len(tc.frames) != 0 {
+		t.Fatalf("frames after our RST_STREAM are ignored: %s", tc.summary())
+	}
+}
+
+// A GOAWAY either way ends draining streams with RST_STREAM NO_ERROR, so a graceful
+// close never waits on a body nobody reads.
+func TestEarlyResponseGoAwayEndsDraining(t *testing.T) {
+	tc := earlyAnswered(t, Limits{})
+	tc.c.GoAway(http2.ErrCodeNo, nil)
+	tc.drain()
+	if tc.rst(1) != http2.ErrCodeNo || !tc.hasEvent(ClosedEvent, 0) {
+		t.Fatalf("graceful GOAWAY with a draining stream: %s", tc.summary())
+	}
+	tc = earlyAnswered(t, Limits{})
+	tc.fr.WriteGoAway(1, http2.ErrCodeNo, nil)
+	tc.flush()
+	if tc.rst(1) != http2.ErrCodeNo || !tc.hasEvent(ClosedEvent, 0) {
+		t.Fatalf("client GOAWAY with a draining stream: %s", tc.summary())
+	}
+}
+
+// An answer that ends after the whole unread window was sent resets at once.
+func TestEarlyResponseWithNoWindowLeftResetsAtOnce(t *testing.T) {
+	tc := newClient(t, Limits{InitialWindowSize: 65535})
+	tc.headers(1, false, postReq("/")...)
+	tc.data(1, false, strings.Repeat("x", 16384))
+	tc.data(1, false, strings.Repeat("x", 16384))
+	tc.data(1, false, strings.Repeat("x", 16384))
+	tc.data(1, false, strings.Repeat("x", 65535-3*16384))
+	tc.flush()
+	tc.reset()
+	if err := tc.c.Respond(1, 200, nil, true); err != nil {
+		t.Fatal(err)
+	}
+	tc.drain()
+	if tc.rst(1) != http2.ErrCodeNo || tc.c.OpenStreams() != 0 {
+		t.Fatalf("%s", tc.summary())
 	}
 }
 

@@ -27,7 +27,7 @@ func (c *Conn) onRSTStream(f *http2.RSTStreamFrame) {
 	if s == nil || s.closed {
 		return
 	}
-	if s.known {
+	if s.known && !s.draining {
 		c.push(event{kind: ResetEvent, id: id, code: f.ErrCode})
 	}
 	c.closeStream(s)

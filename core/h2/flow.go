@@ -65,6 +65,19 @@ func (c *Conn) onData(flags http2.Flags, id uint32, payload []byte) {
 		c.streamError(id, http2.ErrCodeProtocol) // malformed: content-length mismatch (RFC 9113 8.1.1)
 		return
 	}
+	if s.draining {
+		// Checked like any request body, then dropped: the host answered already.
+		c.discard(n)
+		switch {
+		case end:
+			c.endRemote(s)
+		case n == 0:
+			c.spendFlood()
+		default:
+			c.stopDraining(s)
+		}
+		return
+	}
 	if c.lim.MaxBodySize > 0 && s.bodyRecv > c.lim.MaxBodySize {
 		c.discard(n)
 		c.bodyTooLarge(s)
@@ -89,9 +102,10 @@ func (c *Conn) discard(n int64) {
 	c.maybeConnWindowUpdate()
 }
 
-// streamCredit returns stream credit (no update once the peer has finished sending).
+// streamCredit returns stream credit (no update once the peer has finished sending,
+// nor for a draining stream: its client should stop).
 func (c *Conn) streamCredit(s *stream, n int64) {
-	if s.remoteEnded || s.closed {
+	if s.remoteEnded || s.closed || s.draining {
 		return
 	}
 	s.recvUnacked += n

@@ -319,7 +319,9 @@ func (c *Conn) finishTrailers(id uint32) {
 		c.streamError(id, http2.ErrCodeProtocol)
 		return
 	}
-	c.push(event{kind: EndStreamEvent, id: id, trailers: c.fields[h.fieldStart:len(c.fields):len(c.fields)]})
+	if !s.draining {
+		c.push(event{kind: EndStreamEvent, id: id, trailers: c.fields[h.fieldStart:len(c.fields):len(c.fields)]})
+	}
 	c.endRemote(s)
 }
 

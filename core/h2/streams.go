@@ -3,9 +3,9 @@ package h2
 import "golang.org/x/net/http2"
 
 // stream is one stream's state (RFC 9113 5.1). "open" is !remoteEnded && !localEnded;
-// half-closed (remote) is remoteEnded; half-closed (local) is localEnded; a closed
-// stream is kept for a while (closedRing) so late frames get the right answer:
-// ignored after we reset it, STREAM_CLOSED otherwise.
+// half-closed (remote) is remoteEnded; half-closed (local) is localEnded (then the
+// host is done with it: draining); a closed stream is kept for a while (closedRing) so
+// late frames get the right answer: ignored after we reset it, STREAM_CLOSED otherwise.
 type stream struct {
 	id          uint32
 	remoteEnded bool // the peer sent END_STREAM (pushed streams start so)
@@ -16,6 +16,7 @@ type stream struct {
 	pushed      bool
 	respSent    bool // final response HEADERS sent
 	blocked     bool // SendData was short: report WindowEvent when the window grows
+	draining    bool // our response ended before the request: the rest is checked and dropped
 
 	sendWindow  int64 // what the peer lets us send
 	recvWindow  int64 // what we let the peer send, not yet used
@@ -89,6 +90,10 @@ func (c *Conn) closeStream(s *stream) {
 	}
 	s.closed = true
 	s.blocked = false
+	if s.draining {
+		s.draining = false
+		c.drainOpen--
+	}
 	if s.id%2 == 1 {
 		c.clientOpen--
 	} else {
@@ -123,15 +128,37 @@ func (c *Conn) endRemote(s *stream) {
 	}
 }
 
-// endLocal records our END_STREAM. A response complete before its request asks the
-// client to stop sending with RST_STREAM NO_ERROR (RFC 9113 8.1), so an unread body
-// cannot hold flow-control credit forever.
+// endLocal records our END_STREAM. A response complete before its request leaves the
+// stream half-closed (local), draining: the rest of the request is still checked as on
+// any open stream (a malformed trailer or a wrong length gets its stream error, RFC
+// 9113 5.1 and 8.1.1, however the client's frames and our answer interleave), but it
+// reaches no host and its DATA gives back connection credit only. Once the client has
+// used the stream window it had, or a GOAWAY went either way, RST_STREAM NO_ERROR asks
+// it to stop (RFC 9113 8.1), so an unread body never holds a stream or credit for good.
 func (c *Conn) endLocal(s *stream) {
 	s.localEnded = true
-	if !s.remoteEnded {
-		c.writeRST(s.id, http2.ErrCodeNo)
-		s.resetByUs = true
+	if s.remoteEnded {
+		c.closeStream(s)
+		return
 	}
+	s.draining = true
+	c.drainOpen++
+	if s.pending > 0 {
+		// Handed to the host and never to be consumed now.
+		c.discard(s.pending)
+		s.pending = 0
+	}
+	c.stopDraining(s)
+}
+
+// stopDraining closes a draining stream with RST_STREAM NO_ERROR once the client
+// cannot send more on it without our credit, or the connection is going away.
+func (c *Conn) stopDraining(s *stream) {
+	if !s.draining || s.recvWindow > 0 && !c.goAwaySent && !c.goAwayRecv {
+		return
+	}
+	c.writeRST(s.id, http2.ErrCodeNo)
+	s.resetByUs = true
 	c.closeStream(s)
 }
 
@@ -153,7 +180,7 @@ func (c *Conn) streamError(id uint32, code http2.ErrCode) {
 		return
 	}
 	s.resetByUs = true
-	if s.known {
+	if s.known && !s.draining {
 		c.push(event{kind: ResetEvent, id: id, code: code})
 	}
 	c.closeStream(s)
@@ -162,7 +189,7 @@ func (c *Conn) streamError(id uint32, code http2.ErrCode) {
 // lookupOpen returns the stream if the host may still act on it.
 func (c *Conn) lookupOpen(id uint32) *stream {
 	s := c.stream(id)
-	if s == nil || s.closed || !s.known {
+	if s == nil || s.closed || !s.known || s.draining {
 		return nil
 	}
 	return s
