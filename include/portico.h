@@ -305,7 +305,11 @@ int portico_request_abort(uint64_t req, int status);
  * library answers them (426 with Sec-WebSocket-Version for other versions).
  * After accepting, the request id names the WebSocket until portico_ws_free.
  * portico_ws_send and portico_ws_close may be called from one thread while
- * another waits in portico_ws_recv. */
+ * another waits in portico_ws_recv. After a protocol error from the client
+ * the messages before it are delivered, then a PORTICO_WS_CLOSE (1002, 1007
+ * or 1009); the close frame goes out after the host's sends, once it calls
+ * portico_ws_close or portico_ws_free, receives that close through
+ * portico_ws_recv, or 5 s after the error (docs/websocket.md). */
 
 /* Answer the handshake with 101 Switching Protocols. SUBPROTOCOL (NULL or
  * "": none) must be one the client offered; HEAD holds extra response fields

@@ -22,6 +22,10 @@ func wsEvent(ep *ws.Endpoint, id uint32, reported *bool) (Event, bool) {
 		op, p := ep.Message()
 		return Event{Kind: WSMessage, Stream: id, Data: p, Text: op == ws.OpText}, true
 	case ws.CloseEvent, ws.ErrorEvent:
+		// The host polls events in order: asking past the messages that came
+		// before a protocol error means it has answered them, so the close
+		// of the error may follow its answers now.
+		ep.FinishFailure()
 		if *reported {
 			return Event{Kind: skip}, false
 		}

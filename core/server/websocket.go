@@ -43,6 +43,8 @@ type wsSession struct {
 	drained    chan struct{} // cap 1: the host took messages (reader may go on)
 	ended      bool          // no more messages: the close (or failure) is queued
 	finished   bool          // the transport should close once output is flushed
+	failing    bool          // a protocol error stopped reading; its close waits (finishFailure)
+	mu         sync.Locker   // the transport's lock (for timers)
 	lastRecv   time.Time     // the last bytes from the peer (keepalive)
 
 	// Event mode (WSWatch): notify posts one readiness event; notified
@@ -69,6 +71,7 @@ func newWSSession(neg ws.Negotiated, maxMessage int64, wake func()) *wsSession {
 // rule), as uvicorn does. mu is the transport's lock; closing is its
 // wsClosing. A zero interval turns it off.
 func (s *wsSession) startKeepalive(interval, timeout time.Duration, mu sync.Locker, closing func()) {
+	s.mu = mu
 	if interval <= 0 {
 		return
 	}
@@ -123,9 +126,25 @@ func (s *wsSession) feed(p []byte) bool {
 			s.push(wsMessage{kind: kind, payload: append([]byte(nil), payload...)})
 		case ws.CloseEvent:
 			s.end(s.ep.CloseCode(), s.ep.CloseReason())
-		case ws.ErrorEvent, ws.ClosedEvent:
-			// After an error the endpoint has queued its close frame and
-			// is finished; after ClosedEvent both closes are done.
+		case ws.ErrorEvent:
+			// A protocol error: nothing more is read. The messages before it
+			// reach the host, then the close; our close frame waits for the
+			// host's answers to them (finishFailure).
+			s.end(s.ep.CloseCode(), s.ep.CloseReason())
+			s.failing = true
+			if s.mu != nil {
+				time.AfterFunc(closeWait, func() {
+					s.mu.Lock()
+					defer s.mu.Unlock()
+					s.finishFailure()
+				})
+			}
+			if s.ep.HasOutput() {
+				s.wakeWriter() // pongs of pings before the error
+			}
+			return false
+		case ws.ClosedEvent:
+			// Both closes are done.
 			s.end(s.ep.CloseCode(), s.ep.CloseReason())
 			s.finished = true
 			s.wakeWriter()
@@ -174,6 +193,23 @@ func (s *wsSession) end(code int, reason string) {
 	s.push(wsMessage{kind: WSClose, payload: append(p, reason...)})
 }
 
+// finishFailure sends the close of a protocol error (under the transport's
+// lock). The rule (docs/websocket.md): the close goes out once the host
+// closes or releases the WebSocket, or receives (pulling) past the last
+// message that came before the error, or closeWait after the error;
+// whatever the host sent before that goes out first.
+func (s *wsSession) finishFailure() {
+	if !s.failing {
+		return
+	}
+	s.failing = false
+	s.ep.FinishFailure()
+	if !s.finished {
+		s.finished = true
+		s.wakeWriter()
+	}
+}
+
 // pop takes the next message for the host (under the transport's lock).
 func (s *wsSession) pop() (wsMessage, bool) {
 	if len(s.inbox) == 0 {
@@ -187,6 +223,7 @@ func (s *wsSession) pop() (wsMessage, bool) {
 		// Keep the close visible to every later receive.
 		s.inbox = append(s.inbox[:0], m)
 		s.inboxBytes += len(m.payload)
+		s.finishFailure() // the host is done with what came before it
 	}
 	s.tookMessages()
 	return m, true
@@ -203,7 +240,7 @@ func (s *wsSession) send(kind int, p []byte) error {
 
 // queue frames a message or ping without waking the writer.
 func (s *wsSession) queue(kind int, p []byte) error {
-	if s.ended || s.ep.State() != ws.Open {
+	if s.finished || !s.failing && (s.ended || s.ep.State() != ws.Open) {
 		return ErrClosed
 	}
 	var err error
@@ -228,6 +265,10 @@ func (s *wsSession) queue(kind int, p []byte) error {
 
 // close starts the closing handshake from our side.
 func (s *wsSession) close(code int, reason string) error {
+	if s.failing {
+		s.finishFailure() // the close of the error, not the host's
+		return nil
+	}
 	if s.ep.State() != ws.Open {
 		return nil
 	}

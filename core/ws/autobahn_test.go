@@ -84,8 +84,67 @@ func runCases(t *testing.T, cases []abCase) {
 				}
 				runCase(t, c, chunk)
 			}
+			if c.final == ErrorEvent {
+				runLateHost(t, c)
+			}
 		})
 	}
+}
+
+// runLateHost plays a host that answers later than the endpoint parses, as the
+// server's app threads and event loops do: every message of the input is parsed
+// before the host echoes any. The echoes of the messages that came before the
+// protocol error must still all go out, and before the close (Autobahn marks the
+// case NON-STRICT otherwise).
+func runLateHost(t *testing.T, c abCase) {
+	t.Helper()
+	e := NewEndpoint(c.limit, Negotiated{})
+	e.Recv(c.in)
+	type msg struct {
+		op Opcode
+		p  []byte
+	}
+	var got []msg
+	for ev := e.Next(); ev != ErrorEvent; ev = e.Next() {
+		switch ev {
+		case NeedData, ClosedEvent:
+			t.Fatalf("late host: input ended with %v, want ErrorEvent", ev)
+		case MessageEvent:
+			op, p := e.Message()
+			got = append(got, msg{op, append([]byte(nil), p...)})
+		}
+	}
+	if e.State() != Failing || e.HasOutput() && len(got) > 0 && closeLast(t, e) {
+		t.Fatalf("late host: the close went out before the host answered (state %v)", e.State())
+	}
+	for _, m := range got {
+		var err error
+		if m.op == OpText {
+			err = e.SendText(m.p)
+		} else {
+			err = e.SendBinary(m.p)
+		}
+		if err != nil {
+			t.Fatalf("late host: echo after the error: %v", err)
+		}
+	}
+	e.FinishFailure()
+	if frames := parseOut(t, e.Output(nil)); !sameFrames(frames, c.want) {
+		t.Fatalf("late host: frames\n got  %v\n want %v", frames, c.want)
+	}
+	if e.SendText([]byte("more")) != ErrClosed {
+		t.Fatal("late host: a message after the close was accepted")
+	}
+}
+
+// closeLast reports whether the endpoint's pending output ends in a close frame
+// (it leaves the output in place).
+func closeLast(t *testing.T, e *Endpoint) bool {
+	t.Helper()
+	out := e.Output(nil)
+	frames := parseOut(t, out)
+	e.out = append(e.out[:0], out...)
+	return len(frames) > 0 && frames[len(frames)-1].op == OpClose
 }
 
 // Group 1: framing, text and binary of many sizes.

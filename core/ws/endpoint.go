@@ -43,7 +43,7 @@ const (
 	PingEvent          // Payload(): a ping arrived; the pong is already queued
 	PongEvent          // Payload()
 	CloseEvent         // CloseCode(), CloseReason(): the peer's close; our reply (if due) is queued
-	ErrorEvent         // protocol error; CloseCode() is what we sent; flush, then close the transport
+	ErrorEvent         // protocol error: nothing more is read; CloseCode() is what we send (FinishFailure), then close the transport
 	ClosedEvent        // the close handshake is complete (or the transport ended: 1006); close the transport
 )
 
@@ -73,6 +73,10 @@ const (
 	Open    State = iota
 	Closing       // we sent a close frame and wait for the peer's
 	Closed        // no more frames either way
+	// Failing: a protocol error stopped reading (ErrorEvent). The host may still
+	// send its answers to the messages that came before the error; its close
+	// frame waits for FinishFailure, so it never overtakes those answers.
+	Failing
 )
 
 var (
@@ -387,17 +391,30 @@ func (e *Endpoint) finishMessage() Event {
 	return MessageEvent
 }
 
-// fail closes the connection for a protocol error (RFC 6455 7.1.7): our close
-// frame goes out (unless we already sent one) and nothing more is read.
+// fail fails the connection for a protocol error (RFC 6455 7.1.7): nothing more
+// is read, and our close frame (unless we already sent one) goes out at
+// FinishFailure, after the host's answers to what it received before.
 func (e *Endpoint) fail(code int, reason string) Event {
 	if e.state == Open {
-		e.out = appendClose(e.out, code, reason)
+		e.state = Failing
+	} else {
+		e.state = Closed
 	}
-	e.state = Closed
 	e.terminal = true
 	e.code, e.reason = code, reason
 	e.inFrame = false
 	return ErrorEvent
+}
+
+// FinishFailure queues the close frame of a protocol error (state Failing): call
+// it once the host has had its chance to answer the messages that arrived before
+// the error. From then on nothing more is sent.
+func (e *Endpoint) FinishFailure() {
+	if e.state != Failing {
+		return
+	}
+	e.out = appendClose(e.out, e.code, e.reason)
+	e.state = Closed
 }
 
 // Message returns the message of a MessageEvent, valid until the next Recv or Next.
@@ -440,8 +457,11 @@ func (e *Endpoint) SendText(p []byte) error {
 // SendBinary queues a binary message.
 func (e *Endpoint) SendBinary(p []byte) error { return e.send(OpBinary, p) }
 
+// canSend: open, or failing with the host's answers still to come.
+func (e *Endpoint) canSend() bool { return e.state == Open || e.state == Failing }
+
 func (e *Endpoint) send(op Opcode, p []byte) error {
-	if e.state != Open {
+	if !e.canSend() {
 		return ErrClosed
 	}
 	if e.def != nil && e.def.want(len(p)) {
@@ -458,7 +478,7 @@ func (e *Endpoint) Ping(p []byte) error {
 	if len(p) > 125 {
 		return ErrControlSize
 	}
-	if e.state != Open {
+	if !e.canSend() {
 		return ErrClosed
 	}
 	e.out = appendFrame(e.out, true, 0, OpPing, p)
@@ -469,8 +489,13 @@ func (e *Endpoint) Ping(p []byte) error {
 // code; otherwise it must be valid on the wire (1000-1003, 1007-1014,
 // 3000-4999). The reason is cut to 123 bytes on a character boundary.
 // Data frames received afterwards are dropped until the peer's close, which
-// arrives as CloseEvent followed by ClosedEvent.
+// arrives as CloseEvent followed by ClosedEvent. After a protocol error
+// (Failing) the close of that error goes out instead (FinishFailure).
 func (e *Endpoint) Close(code int, reason string) error {
+	if e.state == Failing {
+		e.FinishFailure()
+		return nil
+	}
 	if e.state != Open {
 		return ErrClosed
 	}

@@ -154,6 +154,9 @@ func drive(t testing.TB, e *Endpoint, in []byte, chunk int) ([]evRec, []byte) {
 				evs = append(evs, evRec{ev: ev, payload: append([]byte{}, e.Payload()...)})
 			default:
 				evs = append(evs, evRec{ev: ev, code: e.CloseCode(), reason: e.CloseReason()})
+				if ev == ErrorEvent {
+					e.FinishFailure() // every message before it was answered
+				}
 			}
 			out = e.Output(out)
 			if ev == ErrorEvent || ev == ClosedEvent {

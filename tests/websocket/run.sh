@@ -120,5 +120,44 @@ else
 fi
 server_pid=""
 
+# Autobahn's good-messages-then-bad-frame cases (order_client.py) against an
+# echo app, WSGI and ASGI, over HTTP/1.1 and HTTP/2: the echoes, then 1002.
+ORDER_RUNS=${ORDER_RUNS:-5}
+for iface in wsgi asgi; do
+    appname=app server_python=$SERVER_PYTHON
+    [ "$iface" = asgi ] && appname=asgi_app server_python=$SYSTEM_PYTHON # ASGI: 3.8+
+    PYTHONPATH="$CHECKOUT/bindings/python:$HERE" \
+        "$server_python" -m portico serve "orderapp:$appname" --interface "$iface" \
+        --bind 127.0.0.1:0 --threads 4 >"$log" 2>&1 &
+    server_pid=$!
+    port=""
+    for _ in $(seq 200); do
+        port="$(sed -n 's/^portico: serving .* on http:\/\/127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$log")"
+        [ -n "$port" ] && break
+        kill -0 "$server_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    if [ -z "$port" ]; then
+        echo "FAIL: orderapp ($iface) did not start: $(tail -3 "$log")"
+        failed=$((failed + 1))
+        continue
+    fi
+    transports="h1 h2"
+    if ! "$SYSTEM_PYTHON" -c 'import h2' 2>/dev/null; then
+        transports=h1
+        if [ "${CI:-}" = true ]; then
+            echo "FAIL: python3-h2 is not importable by $SYSTEM_PYTHON: the RFC 8441 order cases not run"
+            failed=$((failed + 1))
+        else
+            echo "SKIP: python3-h2 is not importable by $SYSTEM_PYTHON: the RFC 8441 order cases not run"
+            skipped=$((skipped + 1))
+        fi
+    fi
+    run_client "order ($iface)" timeout 300 "$SYSTEM_PYTHON" "$HERE/order_client.py" "$port" "$ORDER_RUNS" $transports
+    kill -TERM "$server_pid"
+    wait "$server_pid"
+    server_pid=""
+done
+
 echo "$passed passed, $failed failed, $skipped skipped"
 [ "$failed" -eq 0 ]

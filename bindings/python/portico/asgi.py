@@ -616,7 +616,11 @@ class WebSocketCycle:
         conn = self.srv.conn
         state = self.state
         if kind == 'websocket.send':
-            if state != self.ACCEPTED or self.close is not None:
+            # Until the app has received the disconnect it may still answer
+            # the messages before it: after a protocol error the library
+            # sends its close behind those answers (docs/websocket.md).
+            taken = self.close is not None and not self.messages
+            if taken or state != self.ACCEPTED and (state != self.CLOSED or self.close is None):
                 raise ClientDisconnected('the WebSocket is closed')
             text = message.get('text')
             if text is not None:
