@@ -107,12 +107,16 @@ test-faults: all $(LOADCLIENT)
 	cd tests/faults && PORTICO_LIBRARY=$(CURDIR)/$(LIB) PORTICO_LOADCLIENT=$(CURDIR)/$(LOADCLIENT) \
 	  /usr/bin/python3 ../unittest_ci.py -v test_faults test_slow test_load test_bodies
 
-# Not in make test: each fuzz target for SOAK_FUZZTIME, then SOAK_SECONDS of
-# mixed traffic and faults with RSS and goroutines printed at start and end.
+# Not in make test: each fuzz target for SOAK_FUZZTIME, h2spec 20 times per
+# mode (server and connection mode, h2c and TLS; the container without
+# valgrind), then SOAK_SECONDS of mixed traffic and faults with RSS and
+# goroutines printed at start and end.
 SOAK_FUZZTIME ?= 2m
 SOAK_SECONDS ?= 600
-soak: all $(LOADCLIENT)
+soak: all $(LOADCLIENT) $(BUILD)/container $(H2SPEC)
 	$(MAKE) test-fuzz FUZZTIME=$(SOAK_FUZZTIME)
+	PORTICO_LIBRARY=$(CURDIR)/$(LIB) H2SPEC=$(CURDIR)/$(H2SPEC) H2SPEC_RUNS=20 bash tests/h2/run.sh
+	H2SPEC_RUNS=20 bash tests/c/container_test.sh $(BUILD)/container $(CURDIR)/$(LIB) $(CURDIR)/$(H2SPEC)
 	PORTICO_LIBRARY=$(CURDIR)/$(LIB) PORTICO_LOADCLIENT=$(CURDIR)/$(LOADCLIENT) \
 	  SOAK_SECONDS=$(SOAK_SECONDS) /usr/bin/python3 tests/faults/soak.py
 
