@@ -1,6 +1,10 @@
 package conn
 
-import "github.com/portico-http/portico/core/h1"
+import (
+	"bytes"
+
+	"github.com/portico-http/portico/core/h1"
+)
 
 // What the first bytes of a cleartext connection are. HTTP/2 with prior
 // knowledge starts with its preface, whose first line is enough to decide:
@@ -9,8 +13,10 @@ import "github.com/portico-http/portico/core/h1"
 // token) and a space, after any empty lines (RFC 9112 2.2): that is enough
 // to hand the connection to the HTTP/1.1 parser, which answers what is
 // wrong further on (400 for "http/1.1", a missing version or a bare LF, 505
-// for "HTTP/2.0"). Anything else (TLS on the cleartext port, SSH, binary) is
-// not HTTP: the connection is closed without an answer.
+// for "HTTP/2.0"). Anything else (TLS on the cleartext port, SSH, binary),
+// or a first line whose last word is no HTTP version at all (h2spec 3.5/2's
+// "INVALID CONNECTION PREFACE"), is not HTTP: the connection is closed
+// without an answer.
 const (
 	prefaceLine = "PRI * HTTP/2.0\r\n"
 	sniffLimit  = 4096 // bytes of empty lines and method worth waiting for
@@ -47,8 +53,23 @@ func Sniff(b []byte) Sniffed {
 	switch {
 	case j == len(b) && len(b) < sniffLimit:
 		return SniffMore
-	case j == len(b) || j > i && b[j] == ' ':
+	case j == len(b):
 		return SniffH1
+	case j == i || b[j] != ' ':
+		return SniffJunk
 	}
-	return SniffJunk
+	line, _, found := bytes.Cut(b[i:], []byte("\n"))
+	if !found {
+		if len(b) < sniffLimit {
+			return SniffMore
+		}
+		return SniffH1 // the parser refuses the long line
+	}
+	// "METHOD TARGET" (HTTP/0.9 style) is HTTP the parser refuses; three
+	// words or more must end in a version, "HTTP/" in any case.
+	words := bytes.Fields(line)
+	if last := words[len(words)-1]; len(words) >= 3 && !(len(last) >= 5 && bytes.EqualFold(last[:5], []byte("HTTP/"))) {
+		return SniffJunk
+	}
+	return SniffH1
 }

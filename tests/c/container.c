@@ -8,7 +8,7 @@
  * library: each worker dlopen()s LIBRARY after the fork (the Go runtime in it
  * does not survive fork) and runs its own epoll loop on the shared listening
  * socket. The app: POST /echo answers the request body, /ws is a WebSocket
- * echo, /early answers at once without reading the body, anything else
+ * echo, /unread answers at once without reading the body, anything else
  * answers "hello\n" (bodies are read and dropped); over HTTP/1.1, h2c (prior
  * knowledge and Upgrade) and WebSocket over HTTP/1.1 and HTTP/2. SIGTERM to the master
  * stops the workers, which free everything and exit; the master exits 0 only
@@ -241,10 +241,10 @@ static void on_event(struct client *c, const portico_event *ev, const uint8_t *p
             int rc = P.conn_ws_accept(c->pc, ev->stream, NULL, NULL, 0);
             if (rc != PORTICO_OK)
                 fprintf(stderr, "ws_accept: %s\n", P.strerror(rc));
-        } else if (strcmp(path, "/early") == 0) {
+        } else if (strcmp(path, "/unread") == 0) {
             /* Answered before the body (RFC 9113 8.1): h2spec runs against
              * it too, so the rest of such a request is still checked. */
-            reply(c, ev->stream, (const uint8_t *)"early\n", 6);
+            reply(c, ev->stream, (const uint8_t *)"unread\n", 7);
         } else if (strcmp(method, "POST") == 0 && strcmp(path, "/echo") == 0) {
             s = find_stream(c, ev->stream, 1);
             if (s)

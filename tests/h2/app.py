@@ -5,7 +5,7 @@ answers with the protocol it saw and what it read.
 Paths for the gateway extensions: /push pushes /pushed.css, which answers
 CSS saying whether it came as a push; /trailers sends the trailer
 x-trailer: yes; /early sends 103 Early Hints first; /request-trailers
-answers the request's trailers; /early answers at once without reading the
+answers the request's trailers; /unread answers at once without reading the
 body (RFC 9113 8.1: h2spec runs against it too, so the checks of the rest of
 a request after an early answer are proven)."""
 
@@ -22,9 +22,9 @@ def app(environ, start_response):
         return []
     extensions = environ['gateway.extensions']
     path = environ['PATH_INFO']
-    if path == '/early':
-        start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', '6')])
-        return [b'early\n']
+    if path == '/unread':
+        start_response('200 OK', [('Content-Type', 'text/plain'), ('Content-Length', '7')])
+        return [b'unread\n']
     body = environ['wsgi.input'].read()
     headers = [('Content-Type', 'text/plain')]
     if path == '/big':
