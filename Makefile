@@ -19,7 +19,7 @@ LOADCLIENT := $(BUILD)/tools/loadclient
 # scripts/suite.py runs one suite and records its counts for the summary line.
 SUITE      := /usr/bin/python3 scripts/suite.py
 
-.PHONY: all lib check-header wheel test-wheel test-deploy test test-go test-race test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-browser deps run bench clean test-shims test-faults soak test-asgi
+.PHONY: all lib check-header wheel test-wheel test-deploy test test-go test-race test-fuzz test-c test-python test-frameworks test-h2 test-websocket test-browser deps run bench bench-ab clean test-shims test-faults soak test-asgi
 
 all: lib check-header $(BUILD)/portico.pc
 
@@ -209,6 +209,25 @@ $(BENCH_TOOLS): $(BUILD)/tools/%: $$(wildcard bench/go/%/*.go) go.mod go.sum
 bench: all $(BENCH_TOOLS)
 	scripts/deps.sh bench
 	bash bench/run.sh $(if $(QUICK),--quick,) $(BENCH_ARGS)
+
+# A change on the hot path shows its before/after in one run:
+# `make bench-ab BASE=<git rev>` builds BASE's library and binding under
+# build/ab/ and runs WSGI hello, ASGI hello, h2c hello and ASGI WebSocket echo
+# with that build and this checkout's, in turns (base new base new ...) for
+# AB_ROUNDS rounds of AB_SECONDS each; it prints each build's median, new/base
+# and the quartiles of the per-round ratios, and writes build/bench/ab.json
+# (docs/benchmarks.md is left alone). BENCH_ARGS='--only h1_post' picks others.
+AB_ROUNDS ?= 5
+AB_SECONDS ?= 3
+ifneq ($(filter bench-ab,$(MAKECMDGOALS)),)
+ifeq ($(BASE),)
+$(error make bench-ab needs BASE=<git rev>, the build to compare this checkout against (e.g. BASE=HEAD~1))
+endif
+endif
+bench-ab: all $(BENCH_TOOLS)
+	scripts/deps.sh bench
+	base=$$(bench/ab_base.sh '$(BASE)') && bash bench/run.sh --ab "$$base" --runs $(AB_ROUNDS) \
+	  --seconds $(AB_SECONDS) $(if $(QUICK),--quick,) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) dist

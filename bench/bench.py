@@ -22,6 +22,10 @@ PID (and any process it left, by PID too).
 
 Results go to build/bench/results.json; then bench/report.py rewrites the
 generated part of docs/benchmarks.md and draws docs/benchmarks.png.
+
+--ab BASE_TREE (make bench-ab BASE=<rev>) runs only Portico, another build of
+it (BASE_TREE's binding and library) against this checkout's, each case's two
+servers in turns, and writes build/bench/ab.json instead.
 """
 
 import argparse
@@ -58,9 +62,11 @@ POST_SIZE = 102400
 
 # --- servers -----------------------------------------------------------------
 
-def portico_env():
-    return dict(os.environ, PYTHONPATH=os.path.join(ROOT, 'bindings', 'python'),
-                PORTICO_LIBRARY=os.path.join(BUILD, 'libportico.so'))
+def portico_env(tree=ROOT):
+    """Portico from the checkout TREE: its binding and its build/libportico.so
+    (the two go together)."""
+    return dict(os.environ, PYTHONPATH=os.path.join(tree, 'bindings', 'python'),
+                PORTICO_LIBRARY=os.path.join(tree, 'build', 'libportico.so'))
 
 
 class Server(object):
@@ -701,6 +707,151 @@ def ratios(sc, metric):
     return out
 
 
+# --- A/B: two builds of Portico, side by side --------------------------------------
+
+# What `--ab` runs unless --only says otherwise: the figures a change on the hot
+# path must keep (WSGI hello, ASGI hello, h2c hello, ASGI WebSocket echo).
+AB_DEFAULT = 'h1_hello:portico,h1_hello:portico-asgi,h2c:portico,ws:portico-asgi'
+
+
+def quartiles(values):
+    """(Q1, median, Q3) of VALUES by linear interpolation between the sorted
+    values (statistics.quantiles' 'inclusive' method, which also takes one or
+    two values); None for no values."""
+    xs = sorted(values)
+    if not xs:
+        return None
+
+    def at(p):
+        pos = p * (len(xs) - 1)
+        lo = int(pos)
+        hi = min(lo + 1, len(xs) - 1)
+        return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
+    return at(0.25), at(0.5), at(0.75)
+
+
+def ab_compare(base_rates, new_rates):
+    """The new build against the base: the ratio of their medians, and the
+    quartiles of the per-round ratios (round i of new over round i of base).
+    The two runs of a round are seconds apart, so drift of a shared machine
+    between rounds cancels within each pair; the spread of the paired ratios
+    is the noise a verdict has to beat."""
+    paired = [n / b for b, n in zip(base_rates, new_rates) if b]
+    base_med, new_med = med(base_rates), med(new_rates)
+    q = quartiles(paired)
+    return {'base_median': base_med, 'new_median': new_med,
+            'ratio': new_med / base_med if base_med and new_med is not None else None,
+            'paired': paired, 'paired_q1': q and q[0], 'paired_median': q and q[1], 'paired_q3': q and q[2]}
+
+
+def ab_cases(only, sets):
+    """[(scenario, Portico server)] for ONLY's comma-separated items: SCENARIO
+    (each Portico variant of it) or SCENARIO:SERVER. Raises ValueError."""
+    cases = []
+    for item in only.split(','):
+        sid, _, name = item.partition(':')
+        if sid not in sets:
+            raise ValueError('unknown scenario %r' % sid)
+        variants = [s for s in sets[sid] if s.kind == 'portico' and (not name or s.name == name)]
+        if not variants:
+            raise ValueError('%s has no Portico server %r (it has: %s)' % (
+                sid, name, ', '.join(s.name for s in sets[sid] if s.kind == 'portico')))
+        cases += [(sid, s) for s in variants if (sid, s) not in cases]
+    return cases
+
+
+def describe(tree):
+    """What build TREE holds: the COMMIT file `make bench-ab` writes into an
+    exported revision, or the git commit of a checkout."""
+    path = os.path.join(tree, 'COMMIT')
+    if os.path.exists(path):
+        with open(path) as f:
+            return f.read().strip()
+    if os.path.exists(os.path.join(tree, '.git')):
+        return commit(tree)
+    return '(unknown revision)'
+
+
+def ab_pair(srv, base_tree):
+    """SRV twice, the same command: the base build's binding and library, then this checkout's."""
+    return [Server(srv.name + '@' + side, '%s, %s build' % (srv.label, side), 'portico', srv.argv,
+                   portico_env(tree), optional=srv.optional, scheme=srv.scheme)
+            for side, tree in (('base', base_tree), ('new', ROOT))]
+
+
+def ab_line(cmp, metric):
+    """One case's verdict: medians, new/base, and the paired ratios' quartiles."""
+    if cmp['ratio'] is None:
+        return 'no result'
+    return ('base %s, new %s%s: new/base %.3f (%+.1f%%); per-round new/base q1 %.3f, median %.3f, q3 %.3f (%d rounds)'
+            % (report.num(cmp['base_median'], metric), report.num(cmp['new_median'], metric),
+               '' if metric == 'MB' else ' ' + metric,  # num() gives MB its unit
+               cmp['ratio'], 100.0 * (cmp['ratio'] - 1), cmp['paired_q1'], cmp['paired_median'],
+               cmp['paired_q3'], len(cmp['paired'])))
+
+
+def run_ab(cases, args, progress, prefix_srv, prefix_load):
+    """Each case (scenario, Portico server) with the base build and the new one,
+    both up at once and measured in turns, base new base new ... (a fresh
+    server per run for the idle scenarios), through the bench's own runners."""
+    out = []
+    for sid, srv in cases:
+        pair = ab_pair(srv, args.ab)
+        if sid in IDLE:
+            print('== %s: %s, %s' % (sid, TITLE[sid], LOAD[sid]))
+            sc = run_idle(sid, pair, args, progress, prefix_srv, prefix_load)
+            print_summary(sc, METRIC[sid])
+        else:
+            sc = run_load([sid], {sid: pair}, args, progress, prefix_srv, prefix_load)[sid]
+        got = dict((s['name'].rsplit('@', 1)[1], s) for s in sc['servers'])
+        case = {'id': '%s:%s' % (sid, srv.name), 'scenario': sid, 'server': srv.name,
+                'title': '%s, %s' % (TITLE[sid], srv.label), 'metric': METRIC[sid], 'load': LOAD[sid],
+                'base': got.get('base'), 'new': got.get('new'), 'skipped': sc['skipped'], 'compare': None}
+        if case['base'] and case['new']:
+            case['compare'] = ab_compare([r['rate'] for r in case['base']['runs']],
+                                         [r['rate'] for r in case['new']['runs']])
+            print('  A/B %s' % ab_line(case['compare'], METRIC[sid]))
+        else:
+            print('  A/B: no comparison (%s)' % '; '.join('%s %s' % (s['name'], s['why']) for s in sc['skipped']))
+        sys.stdout.flush()
+        out.append(case)
+    return out
+
+
+def main_ab(args, cases, info, prefix_srv, prefix_load, pin_note, nofile):
+    started = time.time()
+    base, new = describe(args.ab), commit()
+    print('portico bench --ab: %d case(s), %d round(s) of %ds, base then new in each%s; %s; RLIMIT_NOFILE %d'
+          % (len(cases), args.runs, args.seconds, ' (QUICK: no warm-up)' if args.quick else '', pin_note, nofile))
+    print('base: %s (%s)' % (base, os.path.relpath(args.ab, ROOT)))
+    print('new:  %s (this checkout)' % new)
+    print('machine: load average %s' % info['loadavg_at_start'])
+    progress = Progress(2 * args.runs * len(cases))
+    got = run_ab(cases, args, progress, prefix_srv, prefix_load)
+    with open('/proc/loadavg') as f:
+        info['loadavg_at_end'] = ' '.join(f.read().split()[:3])
+    results = {'date': datetime.datetime.utcnow().strftime('%Y-%m-%d %H:%M UTC'), 'quick': args.quick,
+               'rounds': args.runs, 'seconds': args.seconds, 'warmup': not args.quick,
+               'portico_threads': args.threads, 'pinning': pin_note, 'machine': info,
+               'base': {'tree': os.path.abspath(args.ab), 'commit': base},
+               'new': {'tree': ROOT, 'commit': new}, 'cases': got,
+               'elapsed_s': round(time.time() - started, 1),
+               'steady': {'pct': args.steady, 'wait_s': args.steady_wait, 'budget_s': args.steady_budget,
+                          'waited_s': round(args.steady_gate.spent, 1)}}
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+    with open(args.json, 'w') as f:
+        json.dump(results, f, indent=1, sort_keys=True)
+    print('\nA/B, new/base (above 1: the new build is faster; for MB, it adds more):')
+    width = max(len(c['id']) for c in got)
+    for c in got:
+        print('  %-*s  %s' % (width, c['id'], ab_line(c['compare'], c['metric']) if c['compare'] else
+                              'not compared: ' + '; '.join('%s %s' % (s['name'], s['why']) for s in c['skipped'])))
+    print('bench --ab: %d runs in %d:%02d, %.0f s waited for a steady machine; results in %s' % (
+        progress.done, results['elapsed_s'] // 60, results['elapsed_s'] % 60, args.steady_gate.spent,
+        os.path.relpath(args.json)))
+    return 0 if all(c['compare'] for c in got) else 1
+
+
 # --- setup -----------------------------------------------------------------------
 
 def make_cert():
@@ -775,10 +926,10 @@ def machine():
             'loadavg_at_start': loadavg, 'portico_commit': commit()}
 
 
-def commit():
-    head = first_line(['git', '-C', ROOT, 'log', '-1', '--format=%h %<(50,trunc)%s']).rstrip()
+def commit(tree=ROOT):
+    head = first_line(['git', '-C', tree, 'log', '-1', '--format=%h %<(50,trunc)%s']).rstrip()
     # Changes to the docs (this run rewrites them) do not count.
-    dirty = first_line(['git', '-C', ROOT, 'status', '--porcelain', '--untracked-files=no', '--', '.',
+    dirty = first_line(['git', '-C', tree, 'status', '--porcelain', '--untracked-files=no', '--', '.',
                         ':(exclude)docs', ':(exclude)README.md'])
     return head + (' (with uncommitted changes)' if dirty else '')
 
@@ -796,7 +947,8 @@ ARGS = None
 def main():
     global ARGS
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--quick', action='store_true', help='1 run of 1 s per server, no warm-up')
+    ap.add_argument('--quick', action='store_true', help='1 run of 1 s per server, no warm-up '
+                    '(with --ab: rounds of 1 s, as many as --runs)')
     ap.add_argument('--runs', type=int, default=3, help='runs per server (the median is reported)')
     ap.add_argument('--seconds', type=int, default=3, help='length of each measured run')
     ap.add_argument('--threads', type=int, default=1, help='Portico worker threads')
@@ -813,13 +965,32 @@ def main():
     ap.add_argument('--steady-wait', type=float, default=15, metavar='S', help='longest wait for one run')
     ap.add_argument('--steady-budget', type=float, default=90, metavar='S',
                     help='longest wait for steadiness over the whole bench')
-    ap.add_argument('--json', default=os.path.join(OUT, 'results.json'), help='where the results go')
+    ap.add_argument('--json', help='where the results go (default build/bench/results.json; '
+                    'with --ab, build/bench/ab.json)')
+    ap.add_argument('--ab', metavar='BASE_TREE',
+                    help='A/B: only Portico, the build in BASE_TREE (its bindings/python and '
+                         'build/libportico.so) against this checkout\'s, in turns for --runs rounds; '
+                         '--only takes SCENARIO or SCENARIO:SERVER (default %s); the docs are left alone'
+                         % AB_DEFAULT)
     args = ARGS = ap.parse_args()
     args.steady_gate = Steady(args.steady, args.steady_wait, args.steady_budget)
     if args.quick:
-        args.runs, args.seconds = 1, 1
+        args.seconds = 1
+        if not args.ab:  # an A/B run needs its rounds to pair
+            args.runs = 1
+    if args.json is None:
+        args.json = os.path.join(OUT, 'ab.json' if args.ab else 'results.json')
+    if args.ab:
+        args.ab = os.path.abspath(args.ab)  # the servers run in bench/
+        for need in (os.path.join('build', 'libportico.so'), os.path.join('bindings', 'python', 'portico')):
+            if not os.path.exists(os.path.join(args.ab, need)):
+                ap.error('--ab %s: no %s there' % (args.ab, need))
+        try:
+            cases = ab_cases(args.only or AB_DEFAULT, server_sets())
+        except ValueError as exc:
+            ap.error('--only: %s' % exc)
     chosen = [s for s in SCENARIOS if not args.only or s[0] in args.only.split(',')]
-    if args.only:
+    if args.only and not args.ab:
         unknown = set(args.only.split(',')) - set(s[0] for s in SCENARIOS)
         if unknown:
             ap.error('unknown scenario(s): %s' % ', '.join(sorted(unknown)))
@@ -831,6 +1002,8 @@ def main():
     sets = server_sets()
     started = time.time()
     info = machine()
+    if args.ab:
+        return main_ab(args, cases, info, prefix_srv, prefix_load, pin_note, nofile)
     total = sum(len(sets[s[0]]) * args.runs for s in chosen)
     print('portico bench: %d scenario(s), %d run(s) each of %ds%s; %s; RLIMIT_NOFILE %d'
           % (len(chosen), args.runs, args.seconds, ' (QUICK: no warm-up)' if args.quick else '',

@@ -8,6 +8,7 @@ import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import bench  # noqa: E402
 import loadgen  # noqa: E402
 import report  # noqa: E402
 
@@ -91,6 +92,52 @@ class Wsload(unittest.TestCase):
         self.assertEqual(loadgen.parse_ready('ready 1000 in 0.412s\n'), (1000, 0.412))
         self.assertEqual(loadgen.parse_ready('ready 10\n'), (10, None))
         self.assertRaises(loadgen.RunError, loadgen.parse_ready, 'idleconns: connection refused\n')
+
+
+class AB(unittest.TestCase):
+    def test_quartiles(self):
+        self.assertEqual(bench.quartiles([5, 1, 3, 2, 4]), (2, 3, 4))
+        self.assertEqual(bench.quartiles([1.0, 2.0]), (1.25, 1.5, 1.75))
+        self.assertEqual(bench.quartiles([7]), (7, 7, 7))
+        self.assertIsNone(bench.quartiles([]))
+
+    def test_compare(self):
+        # Round 3 ran while the machine was slow: both builds lost half, so
+        # its paired ratio is like the others and only the medians move.
+        base = [1000.0, 1100.0, 500.0, 1050.0, 950.0]
+        new = [1020.0, 1111.0, 515.0, 1092.0, 950.0]
+        c = bench.ab_compare(base, new)
+        self.assertEqual((c['base_median'], c['new_median']), (1000.0, 1020.0))
+        self.assertAlmostEqual(c['ratio'], 1.02)
+        self.assertEqual([round(r, 3) for r in c['paired']], [1.02, 1.01, 1.03, 1.04, 1.0])
+        self.assertAlmostEqual(c['paired_q1'], 1.01)
+        self.assertAlmostEqual(c['paired_median'], 1.02)
+        self.assertAlmostEqual(c['paired_q3'], 1.03)
+        self.assertEqual(bench.ab_line(c, 'req/s'), 'base 1,000, new 1,020 req/s: new/base 1.020 (+2.0%); per-round '
+                         'new/base q1 1.010, median 1.020, q3 1.030 (5 rounds)')
+
+    def test_compare_no_rate(self):
+        c = bench.ab_compare([0.0, 1000.0], [10.0, 900.0])
+        self.assertEqual([round(r, 3) for r in c['paired']], [0.9])  # a zero base has no ratio
+        self.assertIsNone(bench.ab_compare([], [])['ratio'])
+
+    def test_cases(self):
+        sets = bench.server_sets()
+        cases = [(sid, srv.name) for sid, srv in bench.ab_cases(bench.AB_DEFAULT, sets)]
+        self.assertEqual(cases, [('h1_hello', 'portico'), ('h1_hello', 'portico-asgi'), ('h2c', 'portico'),
+                                 ('ws', 'portico-asgi')])
+        self.assertEqual([srv.name for _, srv in bench.ab_cases('ws', sets)], ['portico', 'portico-asgi'])
+        self.assertRaises(ValueError, bench.ab_cases, 'h2c:portico-asgi', sets)  # no ASGI server in h2c
+        self.assertRaises(ValueError, bench.ab_cases, 'nope', sets)
+
+    def test_pair(self):
+        srv = dict((s.name, s) for s in bench.server_sets()['ws'])['portico-asgi']
+        base, new = bench.ab_pair(srv, '/tmp/base')
+        self.assertEqual((base.name, new.name), ('portico-asgi@base', 'portico-asgi@new'))
+        self.assertIs(base.argv, new.argv)  # the same command: only the build differs
+        self.assertEqual(base.env['PORTICO_LIBRARY'], '/tmp/base/build/libportico.so')
+        self.assertEqual(base.env['PYTHONPATH'], '/tmp/base/bindings/python')
+        self.assertEqual(new.env['PORTICO_LIBRARY'], os.path.join(bench.ROOT, 'build', 'libportico.so'))
 
 
 class Docs(unittest.TestCase):
