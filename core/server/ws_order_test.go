@@ -225,3 +225,41 @@ func TestWebSocketEchoesBeforeTheProtocolErrorHTTP2(t *testing.T) {
 		}
 	}
 }
+
+// A silent app does not keep a failed WebSocket: the close goes out closeWait
+// after the error even though the app never took the messages before it, and
+// the app's late send fails.
+func TestWebSocketFailureCloseIsBoundedInTime(t *testing.T) {
+	h, addr := startServer(t, nil)
+	accepted := make(chan *Exchange, 1)
+	go func() {
+		p := h.next()
+		p.ex.AcceptWebSocket("", nil)
+		accepted <- p.ex
+	}()
+	conn, br, _, err := ws.Dial(t.Context(), "ws://"+addr+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(closeWait + 10*time.Second))
+	var r io.Reader = conn
+	if br != nil {
+		r = io.MultiReader(br, conn)
+	}
+	ex := <-accepted
+	start := time.Now()
+	conn.Write(orderCases()[0].in)
+	f, err := ws.ReadFrame(r)
+	waited := time.Since(start)
+	if code, _ := ws.ParseCloseFrameData(f.Payload); err != nil || f.Header.OpCode != ws.OpClose || code != 1002 {
+		t.Fatalf("frame %v %q %v, want close 1002", f.Header.OpCode, f.Payload, err)
+	}
+	if waited < closeWait-time.Second {
+		t.Fatalf("close after %v: it did not wait for the app", waited)
+	}
+	if err := ex.WSSend(WSText, []byte("late")); err != ErrClosed {
+		t.Fatalf("send after the close: %v, want ErrClosed", err)
+	}
+	ex.WSRelease()
+}
