@@ -105,7 +105,7 @@ $(LOADCLIENT): tests/faults/load/main.go go.mod
 
 test-faults: all $(LOADCLIENT)
 	cd tests/faults && PORTICO_LIBRARY=$(CURDIR)/$(LIB) PORTICO_LOADCLIENT=$(CURDIR)/$(LOADCLIENT) \
-	  /usr/bin/python3 ../unittest_ci.py -v test_faults test_slow test_load test_bodies
+	  /usr/bin/python3 ../unittest_ci.py -v test_faults test_slow test_load test_bodies test_output
 
 # Not in make test: each fuzz target for SOAK_FUZZTIME, h2spec 20 times per
 # mode (server and connection mode, h2c and TLS; the container without

@@ -188,7 +188,7 @@ func (h *harness) check(op string, rc int64) {
 
 var optionNames = []string{"max_head_size", "max_body_size", "header_timeout_ms", "keepalive_timeout_ms",
 	"body_timeout_ms", "queue_size", "prefetch_size", "server_header", "certfile", "keyfile",
-	"ws_max_message_size", "ws_ping_interval_ms", "ws_ping_timeout_ms", "h2c_upgrade", "nonsense", ""}
+	"ws_max_message_size", "ws_max_queued", "ws_ping_interval_ms", "ws_ping_timeout_ms", "h2c_upgrade", "nonsense", ""}
 
 var optionValues = []string{"0", "1", "-1", "65536", "99999999999999999999", "abc", "", "on", "/nonexistent.pem", "100"}
 

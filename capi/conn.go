@@ -108,6 +108,7 @@ func portico_conn_new(opts C.uintptr_t, flags C.int, alpn *C.char) (h C.uintptr_
 		MaxHeadSize:  o.MaxHeadSize,
 		MaxBodySize:  o.MaxBodySize,
 		WSMaxMessage: o.WSMaxMessage,
+		WSMaxQueued:  o.WSMaxQueued,
 	}
 	if alpn != nil {
 		cfg.ALPN = C.GoString(alpn)

@@ -123,6 +123,12 @@ portico_options *portico_options_new(void);
  * sent, "required" refuses a handshake without a valid one; both need
  * ca_certs, checked by portico_server_listen),
  * ws_max_message_size 16777216 (bytes; close 1009 beyond),
+ * ws_max_queued 4194304 (bytes of WebSocket output, pongs included, waiting
+ * for a peer that does not read them, beyond the largest message the host
+ * has waiting; past it the session closes with 1008 Policy Violation, its
+ * reason "peer does not read: output queue over its limit", and the
+ * connection (HTTP/2: the stream) is dropped without sending the rest;
+ * a host that waits when a send is pending never reaches it by itself),
  * ws_ping_interval_ms 20000 (ping a quiet WebSocket; 0: never),
  * ws_ping_timeout_ms 20000 (close one silent that much longer with 1011),
  * h2c_upgrade 1 (honour "Upgrade: h2c"; 0: ignore it), request_timeout_ms
@@ -396,7 +402,8 @@ typedef struct portico_event {
 
 /* A new connection for a freshly accepted socket, with a copy of the limits
  * in OPTS (NULL: defaults; max_head_size, max_body_size, ws_max_message_size,
- * h2c_upgrade apply). FLAGS: PORTICO_CONN_TLS if the container terminated
+ * ws_max_queued (output not yet taken by portico_conn_send), h2c_upgrade
+ * apply). FLAGS: PORTICO_CONN_TLS if the container terminated
  * TLS; ALPN (NULL or "") is the protocol it chose ("h2" starts HTTP/2 at
  * once). On cleartext the HTTP/2 preface is sniffed and Upgrade: h2c is
  * honoured. The calling thread becomes its owner. NULL on failure or in a

@@ -28,6 +28,7 @@ type Config struct {
 	MaxHeadSize   int    // request head bytes (431 beyond); 0 means 65536
 	MaxBodySize   int64  // 0 = unlimited (413 beyond)
 	WSMaxMessage  int64  // 0 means 16 MiB (close 1009 beyond)
+	WSMaxQueued   int64  // WebSocket output not yet taken by Send; 0 means 4 MiB (close 1008 beyond)
 	H2MaxStreams  uint32 // 0 means 100
 	H2InitialWind uint32 // our receive window; 0 means 1 MiB
 }
@@ -268,6 +269,9 @@ func (c *Conn) pending() []byte {
 func (c *Conn) Send(dst []byte) int {
 	n := copy(dst, c.pending())
 	c.outR += n
+	if c.ws1 != nil {
+		c.ws1.Sent(n) // what the host took is no longer queued here
+	}
 	if c.outR == len(c.out) {
 		c.out, c.outR = c.out[:0], 0
 		if cap(c.out) > 1<<20 {

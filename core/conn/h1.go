@@ -226,7 +226,7 @@ func (c *Conn) accept1(id uint32, subprotocol string, extra []Field) error {
 	rest := bytes.Clone(c.p1.Buffered()) // frames that came with the handshake
 	c.p1, c.open1, c.offer1 = nil, false, nil
 	c.mode = modeWS1
-	c.ws1 = ws.NewEndpoint(ws.Limits{MaxMessageSize: c.cfg.WSMaxMessage}, neg)
+	c.ws1 = ws.NewEndpoint(c.wsLimits(), neg)
 	if len(rest) > 0 {
 		c.ws1.Recv(rest)
 	}
@@ -252,6 +252,14 @@ func (c *Conn) nextWS1() {
 			return
 		}
 		if ok {
+			if ev.Kind == WSClose && c.ws1.Dropped() {
+				// A peer that does not read: what waits for it goes, and
+				// the connection ends after the close is reported.
+				c.out, c.outR = nil, 0
+				c.finished, c.mode = true, modeDone
+				c.q = append(c.q, Event{Kind: Closed})
+				c.reported = true
+			}
 			c.ev = ev
 			return
 		}

@@ -48,6 +48,17 @@ func (c *Conn) nextH2() {
 				continue
 			}
 			ev, ok := wsEvent(s.ws, id, &s.reported)
+			if s.ws.Dropped() {
+				// A client that does not read: the stream is reset and
+				// what waits for it goes.
+				delete(c.streams, id)
+				c.p2.Reset(id, http2.ErrCodeCancel)
+				if ok {
+					c.ev = ev
+					return
+				}
+				continue
+			}
 			if ev.Kind == Closed {
 				s.wsDone = true
 				c.flushWS(s)
@@ -250,7 +261,7 @@ func (c *Conn) accept2(id uint32, subprotocol string, extra []Field) error {
 	if err := c.p2.Respond(id, 200, fs, false); err != nil {
 		return mapH2(err)
 	}
-	s.ws = ws.NewEndpoint(ws.Limits{MaxMessageSize: c.cfg.WSMaxMessage}, neg)
+	s.ws = ws.NewEndpoint(c.wsLimits(), neg)
 	return nil
 }
 
@@ -270,6 +281,7 @@ func (c *Conn) flushWS(s *stream) {
 		delete(c.streams, id)
 		return
 	}
+	s.ws.Sent(n)
 	s.wsOut = s.wsOut[:copy(s.wsOut, s.wsOut[n:])]
 	if s.wsDone && len(s.wsOut) == 0 {
 		delete(c.streams, id)

@@ -15,6 +15,11 @@ const skip Kind = -1
 // wsEvent pulls one endpoint event and maps it. Closed means the session is
 // over; reported records that the host was told with WSClose.
 func wsEvent(ep *ws.Endpoint, id uint32, reported *bool) (Event, bool) {
+	if ep.Dropped() && !*reported {
+		// Dropped by a command (WSSend, WSPing): Next has nothing to say.
+		*reported = true
+		return Event{Kind: WSClose, Stream: id, Code: ep.CloseCode(), Data: []byte(ep.CloseReason())}, true
+	}
 	switch ep.Next() {
 	case ws.NeedData:
 		return Event{}, false
@@ -35,6 +40,19 @@ func wsEvent(ep *ws.Endpoint, id uint32, reported *bool) (Event, bool) {
 		return Event{Kind: Closed}, false
 	}
 	return Event{Kind: skip}, false // ping (the pong is queued), pong
+}
+
+func (c *Conn) wsLimits() ws.Limits {
+	return ws.Limits{MaxMessageSize: c.cfg.WSMaxMessage, MaxQueued: c.cfg.WSMaxQueued}
+}
+
+// wsRefused maps an endpoint's refusal of a command; a session dropped
+// for a peer that does not read reports its close at the next Next.
+func (c *Conn) wsRefused(ep *ws.Endpoint, s *stream) error {
+	if ep.Dropped() && s != nil {
+		c.ready = append(c.ready, s.id)
+	}
+	return ErrClosed
 }
 
 // wsEndpoint finds the session named id.
@@ -83,7 +101,7 @@ func (c *Conn) WSSend(id uint32, text bool, p []byte) error {
 		err = ep.SendBinary(p)
 	}
 	if err != nil {
-		return ErrClosed
+		return c.wsRefused(ep, s)
 	}
 	c.flushWS(s)
 	return nil
@@ -100,7 +118,7 @@ func (c *Conn) WSPing(id uint32, p []byte) error {
 	case ws.ErrControlSize:
 		return ErrHeader
 	default:
-		return ErrClosed
+		return c.wsRefused(ep, s)
 	}
 	c.flushWS(s)
 	return nil

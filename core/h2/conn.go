@@ -417,6 +417,9 @@ func (c *Conn) Output(dst []byte) []byte {
 // HasOutput reports whether Output has bytes to send.
 func (c *Conn) HasOutput() bool { return len(c.out) > 0 }
 
+// OutputLen is how many bytes wait for Output (for backpressure).
+func (c *Conn) OutputLen() int { return len(c.out) }
+
 // OpenStreams counts streams not yet closed (client-initiated and pushed) that the
 // host may still act on: draining streams (answered, the rest of the request dropped)
 // are not counted, so a connection holding only those is idle to the host.

@@ -34,6 +34,11 @@ type h2conn struct {
 	active  int // streams with the host now, against Options.workerStreams
 	resets  int // streams the client (or the engine) reset
 	unseen  int // requests that ended before the host saw them
+	// Output for a client that does not read stays bounded: past
+	// outHighWater (the engine's output plus what the writer holds) no
+	// DATA is added, and senders wait until the writer has written.
+	inFlight int  // bytes the writer took and is writing
+	stalled  bool // a sender waits for the writer (wake the streams after a write)
 }
 
 // h2stream is one request stream: the backend of its Exchange.
@@ -353,6 +358,7 @@ func (hc *h2conn) writer(done chan struct{}) {
 		}
 		c.mu.Lock()
 		buf = hc.p.Output(buf[:0])
+		hc.inFlight = len(buf)
 		closing := hc.closing
 		c.mu.Unlock()
 		if len(buf) > 0 {
@@ -365,6 +371,13 @@ func (hc *h2conn) writer(done chan struct{}) {
 				c.nc.Close() // wakes the reader
 				return
 			}
+			c.mu.Lock()
+			hc.inFlight = 0
+			if hc.stalled && !hc.overWater() {
+				hc.stalled = false
+				hc.wakeSenders()
+			}
+			c.mu.Unlock()
 		}
 		if cap(buf) > keepBufferCap {
 			buf = nil
@@ -372,6 +385,32 @@ func (hc *h2conn) writer(done chan struct{}) {
 		signal(c.flushed)
 		if closing {
 			return
+		}
+	}
+}
+
+// overWater: the client has not taken what was written; DATA waits (under mu).
+func (hc *h2conn) overWater() bool { return hc.p.OutputLen()+hc.inFlight > outHighWater }
+
+// room is how much of p may become DATA now, given the output waiting for
+// the client; a sender left with less waits for wakeSenders (under mu).
+func (hc *h2conn) room(p []byte) []byte {
+	n := min(len(p), outHighWater)
+	if hc.overWater() {
+		n = 0
+	}
+	if n < len(p) {
+		hc.stalled = true
+	}
+	return p[:n]
+}
+
+// wakeSenders tells the streams that wait for the writer to go on (under mu).
+func (hc *h2conn) wakeSenders() {
+	for _, s := range hc.streams {
+		signal(s.writable)
+		if s.ws != nil {
+			hc.flushWS(s)
 		}
 	}
 }
@@ -552,7 +591,8 @@ func (s *h2stream) sendMode(ex *Exchange, data []byte, end, nowait bool) error {
 	}
 	trailers := end && len(ex.respTrailers) > 0
 	for {
-		n, err := hc.p.SendData(s.id, data, end && !trailers)
+		chunk := hc.room(data)
+		n, err := hc.p.SendData(s.id, chunk, end && !trailers && len(chunk) == len(data))
 		if err != nil {
 			ex.finish()
 			return ErrIO
@@ -779,7 +819,8 @@ func (s *h2stream) acceptWebSocket(ex *Exchange, subprotocol string, extra []byt
 		return ErrHeader
 	}
 	ex.started = true
-	s.ws = newWSSession(neg, hc.c.srv.opts.WSMaxMessage, func() { hc.flushWS(s) })
+	s.ws = newWSSession(neg, &hc.c.srv.opts, func() { hc.flushWS(s) })
+	s.ws.onDrop = s.wsDrop
 	s.ws.startKeepalive(hc.c.srv.opts.WSPingInterval, hc.c.srv.opts.WSPingTimeout, hc.mu, s.wsClosing)
 	ex.ws = s.ws
 	ex.finish()
@@ -793,16 +834,28 @@ func (hc *h2conn) flushWS(s *h2stream) {
 	if s.reset {
 		return
 	}
-	s.wsOut = s.ws.takeOutput(s.wsOut)
-	end := s.ws.finished
-	n, err := hc.p.SendData(s.id, s.wsOut, end)
-	if err != nil {
-		s.gone()
-		return
-	}
-	s.wsOut = s.wsOut[:copy(s.wsOut, s.wsOut[n:])]
-	if end && len(s.wsOut) == 0 {
-		delete(hc.streams, s.id)
+	for {
+		if len(s.wsOut) == 0 {
+			// Taken only once what was taken is out: for a client that
+			// does not read, output waits in the endpoint's blocks.
+			s.wsOut = s.ws.takeOutput(s.wsOut)
+		}
+		chunk := hc.room(s.wsOut)
+		end := s.ws.finished && len(chunk) == len(s.wsOut) && !s.ws.ep.HasOutput()
+		n, err := hc.p.SendData(s.id, chunk, end)
+		if err != nil {
+			s.gone()
+			return
+		}
+		s.ws.ep.Sent(n)
+		s.wsOut = s.wsOut[:copy(s.wsOut, s.wsOut[n:])]
+		if end && len(s.wsOut) == 0 {
+			delete(hc.streams, s.id)
+			break
+		}
+		if n == 0 || len(s.wsOut) > 0 || !s.ws.ep.HasOutput() {
+			break
+		}
 	}
 	hc.c.wakeUp()
 	signal(hc.c.flushed)
@@ -811,12 +864,12 @@ func (hc *h2conn) flushWS(s *h2stream) {
 func (s *h2stream) flushWSNow(ws *wsSession) { s.hc.flushWS(s) }
 
 func (s *h2stream) overWater(pending func() int) bool {
-	return len(s.wsOut) > outHighWater && !s.reset && !s.hc.dead
+	return pending()+len(s.wsOut) > outHighWater && !s.reset && !s.hc.dead
 }
 
 func (s *h2stream) waitDrained(pending func() int) {
 	hc := s.hc
-	for len(s.wsOut) > outHighWater && !s.reset && !hc.dead {
+	for pending()+len(s.wsOut) > outHighWater && !s.reset && !hc.dead {
 		hc.mu.Unlock()
 		select {
 		case <-s.writable:
@@ -824,6 +877,18 @@ func (s *h2stream) waitDrained(pending func() int) {
 		}
 		hc.mu.Lock()
 	}
+}
+
+// wsDrop resets the stream of a session dropped for a client that does not
+// read (wsSession.drop), letting go of what it held to send (under mu).
+func (s *h2stream) wsDrop() {
+	s.wsOut = nil
+	if !s.reset && !s.hc.dead {
+		s.hc.p.Reset(s.id, http2.ErrCodeCancel)
+	}
+	s.gone()
+	delete(s.hc.streams, s.id)
+	s.hc.c.wakeUp()
 }
 
 // wsClosing resets the stream if the client does not answer our close.

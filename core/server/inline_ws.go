@@ -101,9 +101,18 @@ func (c *conn) inFlushWS() {
 	if in.closed {
 		return
 	}
-	c.wsRest = s.takeOutput(c.wsRest)
 	n := 0
-	for n < len(c.wsRest) {
+	for {
+		if n == len(c.wsRest) {
+			// Take more only once what was taken is out: for a client
+			// that does not read, output waits in the endpoint's blocks
+			// rather than in one buffer copied ever bigger.
+			s.ep.Sent(n)
+			c.wsRest, n = s.takeOutput(c.wsRest[:0]), 0
+			if len(c.wsRest) == 0 {
+				break
+			}
+		}
 		m, _, errno := syscall.RawSyscall6(syscall.SYS_SENDTO, uintptr(in.fd),
 			uintptr(unsafe.Pointer(&c.wsRest[n])), uintptr(len(c.wsRest)-n), syscall.MSG_NOSIGNAL, 0, 0)
 		if errno == syscall.EINTR {
@@ -122,6 +131,7 @@ func (c *conn) inFlushWS() {
 		}
 		n += int(m)
 	}
+	s.ep.Sent(n)
 	if n == len(c.wsRest) {
 		c.wsRest = c.wsRest[:0]
 		if cap(c.wsRest) > keepBufferCap {
@@ -130,9 +140,16 @@ func (c *conn) inFlushWS() {
 	} else if n > 0 {
 		c.wsRest = c.wsRest[:copy(c.wsRest, c.wsRest[n:])]
 	}
-	if s.finished && len(c.wsRest) == 0 {
+	if s.finished && len(c.wsRest) == 0 && !s.ep.HasOutput() {
 		c.inClose()
 	}
+}
+
+// inDropWS closes the connection of a session dropped for a peer that
+// does not read (wsSession.drop), letting go of what it held to send.
+func (c *conn) inDropWS() {
+	c.wsRest = nil
+	c.inClose()
 }
 
 // inEndWS ends the session of a connection being closed: the host learns

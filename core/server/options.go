@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"github.com/portico-http/portico/core/ws"
 )
 
 // Options are a server's settings. The zero value is not usable: start from
@@ -24,6 +26,7 @@ type Options struct {
 	PrefetchSize     int           // body bytes carried with a request
 	ServerHeader     string        // "" = no Server field
 	WSMaxMessage     int64         // WebSocket message limit; 1009 beyond
+	WSMaxQueued      int64         // WebSocket output waiting for a peer that does not read; 1008 beyond
 	WSPingInterval   time.Duration // ping a quiet WebSocket this often; 0: never
 	WSPingTimeout    time.Duration // then close one silent this much longer (1011)
 	H2CUpgrade       bool          // honour "Upgrade: h2c" on cleartext HTTP/1.1
@@ -48,6 +51,7 @@ func DefaultOptions() Options {
 		QueueSize:        1024,
 		PrefetchSize:     64 << 10,
 		WSMaxMessage:     16 << 20,
+		WSMaxQueued:      ws.DefaultMaxQueued,
 		WSPingInterval:   20 * time.Second,
 		WSPingTimeout:    20 * time.Second,
 		H2CUpgrade:       true,
@@ -123,15 +127,18 @@ func (o *Options) Set(name, value string) error {
 			o.PrefetchSize = n
 		}
 		return nil
-	case "max_body_size", "ws_max_message_size":
+	case "max_body_size", "ws_max_message_size", "ws_max_queued":
 		n, err := strconv.ParseInt(value, 10, 64)
 		if err != nil || n < 0 || (n == 0 && name != "max_body_size") {
 			return fmt.Errorf("option %s: want a byte count, got %q", name, value)
 		}
-		if name == "max_body_size" {
+		switch name {
+		case "max_body_size":
 			o.MaxBodySize = n
-		} else {
+		case "ws_max_message_size":
 			o.WSMaxMessage = n
+		default:
+			o.WSMaxQueued = n
 		}
 		return nil
 	case "header_timeout_ms", "keepalive_timeout_ms", "body_timeout_ms", "graceful_timeout_ms",

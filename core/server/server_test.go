@@ -423,17 +423,17 @@ func TestListenErrors(t *testing.T) {
 
 func TestOptionsSet(t *testing.T) {
 	o := DefaultOptions()
-	for _, kv := range [][2]string{{"max_head_size", "1024"}, {"max_body_size", "0"}, {"header_timeout_ms", "5"}, {"server_header", "portico"}} {
+	for _, kv := range [][2]string{{"max_head_size", "1024"}, {"max_body_size", "0"}, {"header_timeout_ms", "5"}, {"server_header", "portico"}, {"ws_max_queued", "65536"}} {
 		if err := o.Set(kv[0], kv[1]); err != nil {
 			t.Errorf("Set(%q): %v", kv[0], err)
 		}
 	}
-	for _, kv := range [][2]string{{"max_head_size", "0"}, {"max_body_size", "-1"}, {"nope", "1"}, {"queue_size", "x"}} {
+	for _, kv := range [][2]string{{"max_head_size", "0"}, {"max_body_size", "-1"}, {"nope", "1"}, {"queue_size", "x"}, {"ws_max_queued", "0"}} {
 		if err := o.Set(kv[0], kv[1]); err == nil {
 			t.Errorf("Set(%q, %q) accepted", kv[0], kv[1])
 		}
 	}
-	if o.MaxHeadSize != 1024 || o.HeaderTimeout != 5*time.Millisecond || o.ServerHeader != "portico" {
+	if o.MaxHeadSize != 1024 || o.HeaderTimeout != 5*time.Millisecond || o.ServerHeader != "portico" || o.WSMaxQueued != 65536 {
 		t.Errorf("%+v", o)
 	}
 }

@@ -55,11 +55,14 @@ type wsSession struct {
 	// onDrained, if set, runs (under the lock) when the host took
 	// messages: an inline transport's reader paused on a full inbox resumes.
 	onDrained func()
+	// onDrop closes the transport at once, dropping what it holds to send,
+	// when the endpoint gave up on a peer that does not read (under the lock).
+	onDrop func()
 }
 
-func newWSSession(neg ws.Negotiated, maxMessage int64, wake func()) *wsSession {
+func newWSSession(neg ws.Negotiated, opts *Options, wake func()) *wsSession {
 	return &wsSession{
-		ep:         ws.NewEndpoint(ws.Limits{MaxMessageSize: maxMessage}, neg),
+		ep:         ws.NewEndpoint(ws.Limits{MaxMessageSize: opts.WSMaxMessage, MaxQueued: opts.WSMaxQueued}, neg),
 		wakeWriter: wake,
 		arrived:    make(chan struct{}, 1),
 		drained:    make(chan struct{}, 1),
@@ -90,7 +93,10 @@ func (s *wsSession) startKeepalive(interval, timeout time.Duration, mu sync.Lock
 			closing()
 			return
 		case quiet >= interval:
-			s.ep.Ping(nil)
+			if s.ep.Ping(nil) == ws.ErrQueueFull {
+				s.drop()
+				return
+			}
 			s.wakeWriter()
 		}
 		time.AfterFunc(min(interval, max(interval+timeout-quiet, time.Millisecond)), tick)
@@ -127,6 +133,10 @@ func (s *wsSession) feed(p []byte) bool {
 		case ws.CloseEvent:
 			s.end(s.ep.CloseCode(), s.ep.CloseReason())
 		case ws.ErrorEvent:
+			if s.ep.Dropped() {
+				s.drop()
+				return false
+			}
 			// A protocol error: nothing more is read. The messages before it
 			// reach the host, then the close; our close frame waits for the
 			// host's answers to them (finishFailure).
@@ -210,6 +220,17 @@ func (s *wsSession) finishFailure() {
 	}
 }
 
+// drop ends a session whose peer does not read what we send (the
+// endpoint's MaxQueued): the host gets the close (1008), the transport
+// closes now. Under the transport's lock.
+func (s *wsSession) drop() {
+	s.end(s.ep.CloseCode(), s.ep.CloseReason())
+	s.finished = true
+	if s.onDrop != nil {
+		s.onDrop()
+	}
+}
+
 // pop takes the next message for the host (under the transport's lock).
 func (s *wsSession) pop() (wsMessage, bool) {
 	if len(s.inbox) == 0 {
@@ -254,13 +275,16 @@ func (s *wsSession) queue(kind int, p []byte) error {
 	default:
 		return ErrState
 	}
-	if err != nil {
-		if err == ws.ErrClosed {
-			return ErrClosed
-		}
-		return ErrHeader // bad UTF-8 in a text message, ping too long
+	switch err {
+	case nil:
+		return nil
+	case ws.ErrQueueFull:
+		s.drop()
+		return ErrClosed
+	case ws.ErrClosed:
+		return ErrClosed
 	}
-	return nil
+	return ErrHeader // bad UTF-8 in a text message, ping too long
 }
 
 // close starts the closing handshake from our side.
@@ -279,8 +303,10 @@ func (s *wsSession) close(code int, reason string) error {
 	return nil
 }
 
-// takeOutput moves pending frames into dst for the transport to write.
-func (s *wsSession) takeOutput(dst []byte) []byte { return s.ep.Output(dst) }
+// takeOutput moves pending frames into dst for the transport to write:
+// about outHighWater at most, so that a transport's buffer stays small
+// while output for a slow client waits in the endpoint's blocks.
+func (s *wsSession) takeOutput(dst []byte) []byte { return s.ep.OutputMax(dst, outHighWater) }
 
 // WSRecv waits up to timeout for the next message and copies it into dst.
 // A close arrives as kind WSClose and stays for every later call.

@@ -60,7 +60,8 @@ func (c *conn) acceptWebSocket(ex *Exchange, subprotocol string, extra []byte) e
 	}
 	c.out = out
 	ex.started = true
-	ex.ws = newWSSession(neg, c.srv.opts.WSMaxMessage, c.wakeUp)
+	ex.ws = newWSSession(neg, &c.srv.opts, c.wakeUp)
+	ex.ws.onDrop = c.wsDrop
 	ex.ws.startKeepalive(c.srv.opts.WSPingInterval, c.srv.opts.WSPingTimeout, &c.mu, c.wsClosing)
 	c.ws = ex.ws
 	ex.finish() // the goroutine flushes the 101 and turns to the session
@@ -128,10 +129,12 @@ func (c *conn) wsWriter(s *wsSession, done chan struct{}) {
 	c.wsLive = true // the HTTP loop flushed the 101 before starting this
 	c.mu.Unlock()
 	var buf []byte
-	for first := true; ; first = false {
+	more := true
+	for {
 		// The first pass does not wait: the app may have sent before this
 		// goroutine started, and its wake-up went to the HTTP/1.1 loop.
-		if !first {
+		// Nor does one that left output in the endpoint (takeOutput).
+		if !more {
 			select {
 			case <-c.wake:
 			case <-c.srv.kill:
@@ -143,7 +146,8 @@ func (c *conn) wsWriter(s *wsSession, done chan struct{}) {
 		buf = append(buf[:0], c.wsRest...)
 		c.wsRest = c.wsRest[:0]
 		buf = s.takeOutput(buf)
-		finished := s.finished
+		more = s.ep.HasOutput()
+		finished := s.finished && !more
 		c.wsWriting = len(buf) > 0
 		c.mu.Unlock()
 		if len(buf) > 0 {
@@ -156,8 +160,10 @@ func (c *conn) wsWriter(s *wsSession, done chan struct{}) {
 				s.finished = true
 				s.end(1006, "")
 				c.mu.Unlock()
+				signal(c.flushed)
 				return
 			}
+			s.ep.Sent(len(buf))
 			c.mu.Unlock()
 		}
 		if cap(buf) > keepBufferCap {
@@ -168,6 +174,22 @@ func (c *conn) wsWriter(s *wsSession, done chan struct{}) {
 			return
 		}
 	}
+}
+
+// wsDrop closes the connection of a session dropped for a peer that does
+// not read (wsSession.drop): the writer's blocked write fails at once and
+// what it holds is let go. Under mu.
+func (c *conn) wsDrop() {
+	if c.in != nil {
+		c.inDropWS()
+		return
+	}
+	if c.err == nil {
+		c.err = ErrClosed // a host waiting in waitDrained gives up
+	}
+	c.wsRest = nil
+	c.nc.Close()
+	signal(c.flushed)
 }
 
 // wsClosing bounds the wait for the client's answer to our close.
@@ -213,8 +235,11 @@ func (c *conn) flushWSNow(s *wsSession) {
 		}
 		return true // never park this thread in the poller
 	})
+	s.ep.Sent(n)
 	if n < len(buf) {
 		c.wsRest = append(c.wsRest, buf[n:]...)
+	}
+	if n < len(buf) || s.ep.HasOutput() {
 		c.wakeUp()
 	}
 	if cap(buf) <= keepBufferCap {

@@ -7,6 +7,7 @@ package ws
 
 import (
 	"errors"
+	"math"
 	"unicode/utf8"
 
 	"github.com/gobwas/ws"
@@ -16,9 +17,16 @@ import (
 type Limits struct {
 	MaxMessageSize int64 // 0 means 16 MiB; beyond -> close 1009
 	MaxFrameSize   int64 // 0 means MaxMessageSize
+	// MaxQueued bounds output waiting for a peer that does not read (pongs,
+	// pings, messages); 0 means 4 MiB. Beyond it the endpoint gives up
+	// (close 1008, see Dropped).
+	MaxQueued int64
 }
 
-const defaultMaxMessage = 16 << 20
+const (
+	defaultMaxMessage = 16 << 20
+	DefaultMaxQueued  = 4 << 20
+)
 
 // retainMax: buffers that grew beyond this for one big message are dropped
 // afterwards, so an idle connection does not pin megabytes.
@@ -84,7 +92,11 @@ var (
 	ErrInvalidUTF8 = errors.New("websocket: text is not valid UTF-8")
 	ErrControlSize = errors.New("websocket: control payload over 125 bytes")
 	ErrCloseCode   = errors.New("websocket: close code not allowed on the wire")
+	ErrQueueFull   = errors.New("websocket: output for the peer over its limit; connection dropped")
 )
+
+// QueueFullReason is the close reason of a session dropped for MaxQueued.
+const QueueFullReason = "peer does not read: output queue over its limit"
 
 // Endpoint is the server side of one WebSocket connection.
 type Endpoint struct {
@@ -94,6 +106,18 @@ type Endpoint struct {
 	r   int
 	eof bool
 	out []byte
+	// Output set aside in blocks (see grow): full, then out, in order.
+	full    [][]byte
+	fullLen int
+
+	// Output accounting for MaxQueued: held is what Output handed out and
+	// Sent has not confirmed; credit, the largest message the app queued
+	// since the queue was last empty (it waits for that one anyway, so it
+	// does not count against the peer).
+	maxQueued int64
+	held      int64
+	credit    int64
+	dropped   bool
 
 	state State
 	// after is what Next returns once the current event is consumed:
@@ -128,7 +152,10 @@ type Endpoint struct {
 
 // NewEndpoint makes a server endpoint: it expects masked frames and sends unmasked ones.
 func NewEndpoint(l Limits, neg Negotiated) *Endpoint {
-	e := &Endpoint{maxMsg: l.MaxMessageSize, maxFrame: l.MaxFrameSize}
+	e := &Endpoint{maxMsg: l.MaxMessageSize, maxFrame: l.MaxFrameSize, maxQueued: l.MaxQueued}
+	if e.maxQueued <= 0 {
+		e.maxQueued = DefaultMaxQueued
+	}
 	if e.maxMsg <= 0 {
 		e.maxMsg = defaultMaxMessage
 	}
@@ -345,6 +372,10 @@ func (e *Endpoint) control(p []byte) Event {
 		if e.state != Open {
 			return NeedData // no pong after our close
 		}
+		if e.overLimit(2 + len(p)) {
+			return e.drop()
+		}
+		e.grow(2 + len(p))
 		e.out = appendFrame(e.out, true, 0, OpPong, p)
 		e.evPayload = p
 		return PingEvent
@@ -358,6 +389,7 @@ func (e *Endpoint) control(p []byte) Event {
 	}
 	if e.state == Open {
 		// Echo the peer's code (RFC 6455 5.5.1); an empty close gets an empty one.
+		e.grow(maxControlFrame)
 		e.out = appendClose(e.out, code, "")
 	}
 	e.state = Closed
@@ -413,8 +445,68 @@ func (e *Endpoint) FinishFailure() {
 	if e.state != Failing {
 		return
 	}
+	e.grow(maxControlFrame)
 	e.out = appendClose(e.out, e.code, e.reason)
 	e.state = Closed
+}
+
+// overLimit reports whether queueing n more bytes takes the output past
+// MaxQueued (plus the credit of the app's largest waiting message).
+func (e *Endpoint) overLimit(n int) bool {
+	return e.Queued()+int64(n) > e.maxQueued+e.credit
+}
+
+// drop gives up on a peer that does not read what we send: the output is
+// released, not sent (a close frame would only queue behind it), and the
+// transport is to be closed at once (Dropped).
+func (e *Endpoint) drop() Event {
+	e.out, e.full, e.fullLen = nil, nil, 0
+	e.held, e.credit = 0, 0
+	e.dropped = true
+	e.state = Closed
+	e.terminal = true
+	e.pendClosed = false
+	e.code, e.reason = ClosePolicyViolation, QueueFullReason
+	e.inFrame = false
+	return ErrorEvent
+}
+
+// Dropped reports that the endpoint gave up on a peer that did not read its
+// output (close 1008, ErrorEvent or ErrQueueFull): the transport closes now,
+// without sending what it still holds.
+func (e *Endpoint) Dropped() bool { return e.dropped }
+
+// Sent tells the endpoint that n bytes it handed out with Output reached the
+// transport (the socket, or HTTP/2 DATA within its window).
+func (e *Endpoint) Sent(n int) {
+	e.held -= int64(n)
+	if e.held < 0 {
+		e.held = 0
+	}
+	if e.held == 0 && e.OutputLen() == 0 {
+		e.credit = 0
+	}
+}
+
+// Queued is the output not yet sent: queued here, or handed out with Output
+// and not yet confirmed by Sent.
+func (e *Endpoint) Queued() int64 { return int64(e.OutputLen()) + e.held }
+
+// outBlock: output waiting for a slow peer grows by blocks of this size
+// rather than by reallocating (and copying) one buffer ever bigger.
+const outBlock = 64 << 10
+
+// maxControlFrame: a control frame's header and payload, at most.
+const maxControlFrame = 2 + 125
+
+// grow makes room for a frame of n bytes in out: a full block is set aside
+// in full instead of being copied into a bigger one.
+func (e *Endpoint) grow(n int) {
+	if len(e.out)+n > cap(e.out) && len(e.out) >= outBlock/2 {
+		e.full = append(e.full, e.out)
+		e.fullLen += len(e.out)
+		e.out = make([]byte, 0, max(outBlock, n+maxHeaderSize))
+	}
 }
 
 // Message returns the message of a MessageEvent, valid until the next Recv or Next.
@@ -432,19 +524,35 @@ func (e *Endpoint) CloseReason() string { return e.reason }
 func (e *Endpoint) State() State { return e.state }
 
 // Output appends the bytes to send to dst and clears them.
-func (e *Endpoint) Output(dst []byte) []byte {
-	dst = append(dst, e.out...)
-	e.out = e.out[:0]
-	if cap(e.out) > retainMax {
-		e.out = nil
+func (e *Endpoint) Output(dst []byte) []byte { return e.OutputMax(dst, math.MaxInt) }
+
+// OutputMax is Output for about max bytes at most: whole blocks (see grow),
+// at least one. The rest stays for the next call.
+func (e *Endpoint) OutputMax(dst []byte, max int) []byte {
+	n, i := 0, 0
+	for ; i < len(e.full) && (i == 0 || n+len(e.full[i]) <= max); i++ {
+		dst = append(dst, e.full[i]...)
+		n += len(e.full[i])
+		e.full[i] = nil
 	}
+	e.full = e.full[:copy(e.full, e.full[i:])]
+	e.fullLen -= n
+	if len(e.full) == 0 && (n == 0 || n+len(e.out) <= max) {
+		dst = append(dst, e.out...)
+		n += len(e.out)
+		e.out = e.out[:0]
+		if cap(e.out) > retainMax {
+			e.out = nil
+		}
+	}
+	e.held += int64(n)
 	return dst
 }
 
-func (e *Endpoint) HasOutput() bool { return len(e.out) > 0 }
+func (e *Endpoint) HasOutput() bool { return e.OutputLen() > 0 }
 
 // OutputLen is how many bytes wait to be sent (for backpressure).
-func (e *Endpoint) OutputLen() int { return len(e.out) }
+func (e *Endpoint) OutputLen() int { return e.fullLen + len(e.out) }
 
 // SendText queues a text message (one frame, compressed if negotiated).
 func (e *Endpoint) SendText(p []byte) error {
@@ -460,16 +568,25 @@ func (e *Endpoint) SendBinary(p []byte) error { return e.send(OpBinary, p) }
 // canSend: open, or failing with the host's answers still to come.
 func (e *Endpoint) canSend() bool { return e.state == Open || e.state == Failing }
 
+// A message is refused only when the output is already over the limit: a
+// host that waits while the output is high (backpressure) never is, and a
+// big message of its own raises the limit while it waits to go out.
 func (e *Endpoint) send(op Opcode, p []byte) error {
 	if !e.canSend() {
 		return ErrClosed
 	}
-	if e.def != nil && e.def.want(len(p)) {
-		z := e.def.compress(p)
-		e.out = appendFrame(e.out, true, rsv1Bit, op, z)
-		return nil
+	if e.overLimit(0) {
+		e.drop()
+		return ErrQueueFull
 	}
-	e.out = appendFrame(e.out, true, 0, op, p)
+	var rsv byte
+	if e.def != nil && e.def.want(len(p)) {
+		p, rsv = e.def.compress(p), rsv1Bit
+	}
+	e.grow(len(p) + maxHeaderSize)
+	n := len(e.out)
+	e.out = appendFrame(e.out, true, rsv, op, p)
+	e.credit = max(e.credit, int64(len(e.out)-n))
 	return nil
 }
 
@@ -481,6 +598,11 @@ func (e *Endpoint) Ping(p []byte) error {
 	if !e.canSend() {
 		return ErrClosed
 	}
+	if e.overLimit(2 + len(p)) {
+		e.drop()
+		return ErrQueueFull
+	}
+	e.grow(2 + len(p))
 	e.out = appendFrame(e.out, true, 0, OpPing, p)
 	return nil
 }
@@ -505,6 +627,7 @@ func (e *Endpoint) Close(code int, reason string) error {
 	if !utf8.ValidString(reason) {
 		return ErrInvalidUTF8
 	}
+	e.grow(maxControlFrame)
 	e.out = appendClose(e.out, code, reason)
 	e.state = Closing
 	return nil

@@ -112,3 +112,80 @@ func TestSendAPI(t *testing.T) {
 		t.Fatal("Output did not clear")
 	}
 }
+
+// MaxQueued: pongs for a peer that does not read stop at the limit, then the
+// endpoint drops the session (1008) and releases its output.
+func TestQueuedLimit(t *testing.T) {
+	e := NewEndpoint(Limits{MaxQueued: 1000}, Negotiated{})
+	e.Recv(bytes.Repeat(ping(pat(125, 'p')), 20))
+	pongs := 0
+	for {
+		ev := e.Next()
+		if ev == PingEvent {
+			pongs++
+			if e.Queued() > 1000 {
+				t.Fatalf("queued %d over the limit after %d pongs", e.Queued(), pongs)
+			}
+			continue
+		}
+		if ev != ErrorEvent || e.CloseCode() != ClosePolicyViolation || !e.Dropped() {
+			t.Fatalf("after %d pongs: %v %d dropped=%v", pongs, ev, e.CloseCode(), e.Dropped())
+		}
+		break
+	}
+	if pongs != 7 || e.Queued() != 0 || e.HasOutput() {
+		t.Fatalf("pongs %d, queued %d after the drop", pongs, e.Queued())
+	}
+	if e.SendText([]byte("x")) != ErrClosed || e.Next() != NeedData {
+		t.Fatal("the dropped endpoint still works")
+	}
+
+	// Output handed to the transport counts until Sent confirms it.
+	e = NewEndpoint(Limits{MaxQueued: 1000}, Negotiated{})
+	e.Recv(bytes.Repeat(ping(pat(125, 'p')), 5))
+	for e.Next() == PingEvent {
+	}
+	out := e.Output(nil)
+	if e.Queued() != int64(len(out)) || len(out) != 5*127 {
+		t.Fatalf("queued %d, output %d", e.Queued(), len(out))
+	}
+	e.Sent(len(out))
+	e.Recv(bytes.Repeat(ping(pat(125, 'p')), 7))
+	for i := 0; i < 7; i++ {
+		if ev := e.Next(); ev != PingEvent {
+			t.Fatalf("ping %d after Sent: %v", i, ev)
+		}
+	}
+
+	// A big message of the app's own does not count against the peer while
+	// it waits to go out; sending on while over the limit drops the session.
+	e = NewEndpoint(Limits{MaxQueued: 1000}, Negotiated{})
+	if err := e.SendBinary(pat(5000, 1)); err != nil {
+		t.Fatal(err)
+	}
+	e.Output(nil)
+	e.Recv(ping(pat(125, 'p')))
+	if ev := e.Next(); ev != PingEvent {
+		t.Fatalf("a ping while the app's message waits: %v", ev)
+	}
+	if err := e.SendBinary(pat(100, 1)); err != nil {
+		t.Fatal(err)
+	}
+	e.Sent(5004)
+	e.Sent(len(e.Output(nil))) // all out: the credit ends
+	sends := 0
+	for ; sends < 10; sends++ {
+		if err := e.SendBinary(pat(900, 1)); err != nil {
+			if err != ErrQueueFull || !e.Dropped() || e.CloseCode() != ClosePolicyViolation {
+				t.Fatalf("send over the limit: %v dropped=%v", err, e.Dropped())
+			}
+			break
+		}
+	}
+	if sends != 3 { // 2712 queued > 1000 + 904
+		t.Fatalf("%d sends before the drop", sends)
+	}
+	if err := e.Ping(nil); err != ErrClosed {
+		t.Fatalf("ping after the drop: %v", err)
+	}
+}

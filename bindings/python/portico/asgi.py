@@ -31,6 +31,7 @@ from . import _lib
 from .errors import ERR_BUFFER, ERR_CLOSED, ERR_DONE, ERR_HEADER, PorticoError
 from .server import (REQ_ANSWERED, REQ_BODY_COMPLETE, REQ_CHUNKED, REQ_PUSH, REQ_PUSHED, REQ_TLS,
                      REQ_TRAILERS, REQ_WEBSOCKET, Server, answer_request_line)
+from .websocket import log_dropped
 from .wsgi import tls_info
 
 log = logging.getLogger('portico.error')
@@ -505,7 +506,7 @@ class WebSocketCycle:
     """One WebSocket request: handshake, messages, close."""
 
     __slots__ = ('srv', 'id', 'state', 'messages', 'backlog', 'paused', 'waiter', 'close',
-                 'denial_head', 'denial_started', 'written', 'task')
+                 'denial_head', 'denial_started', 'written', 'task', 'path')
 
     CONNECTING, ACCEPTED, CLOSED, RESPONDED = range(4)
 
@@ -521,9 +522,11 @@ class WebSocketCycle:
         self.denial_head = None
         self.denial_started = False
         self.written = None     # future of a pending send
+        self.path = ''
 
     async def run(self, app, scope):
         srv = self.srv
+        self.path = scope['path']
         self.messages.append({'type': 'websocket.connect'})
         try:
             await app(scope, self.receive, self.send)
@@ -582,6 +585,7 @@ class WebSocketCycle:
             code = int.from_bytes(data[:2], 'big') if len(data) >= 2 else 1005
             message = {'type': 'websocket.disconnect', 'code': code,
                        'reason': data[2:].decode('utf-8', 'replace')}
+            log_dropped(self.path, code, message['reason'])
             self.close = message
             if self.state == self.ACCEPTED:
                 self.state = self.CLOSED

@@ -114,6 +114,10 @@ def build_parser():
     run.add_argument('--ws-max-message-size', type=positive_int, metavar='N',
                      help='close a WebSocket with 1009 on a message over N bytes '
                      '(default 16777216)')
+    run.add_argument('--ws-max-queued', type=positive_int, metavar='N',
+                     help='close a WebSocket with 1008 and drop its connection when over N '
+                     'bytes (pongs included) wait for a client that does not read them '
+                     '(default 4194304)')
     return parser
 
 
@@ -162,6 +166,8 @@ def library_options(args):
         options['max_worker_streams'] = args.max_worker_streams
     if args.ws_max_message_size is not None:
         options['ws_max_message_size'] = args.ws_max_message_size
+    if args.ws_max_queued is not None:
+        options['ws_max_queued'] = args.ws_max_queued
     if bool(args.certfile) != bool(args.keyfile):
         raise UsageError('--certfile and --keyfile go together')
     if args.certfile:

@@ -14,6 +14,7 @@ One thread may send (send, ping, close) while another receives.
 """
 
 import ctypes
+import logging
 import math
 import mmap
 import threading
@@ -40,6 +41,11 @@ POLL_MS = 1000                 # receive(timeout=None) looks up from the library
 INITIAL_BUFFER = 64 * 1024     # each WebSocket's receive buffer to start with
 KEEP_BUFFER_LIMIT = 1 << 20    # a bigger message gets a one-off buffer, not a kept one
 MAX_PING = 125
+# The reason of the library's 1008 close for a client that does not read
+# (ws_max_queued in portico.h).
+QUEUE_FULL_REASON = 'peer does not read: output queue over its limit'
+
+error_log = logging.getLogger('portico.error')
 
 _string_at = ctypes.string_at
 _now = getattr(time, 'monotonic', time.time)
@@ -74,6 +80,14 @@ def receive_buffer(size):
         return (ctypes.c_char * size).from_buffer(mmap.mmap(-1, size))
     except (TypeError, ValueError, EnvironmentError):
         return ctypes.create_string_buffer(size)
+
+
+def log_dropped(path, code, reason):
+    """The log line of a WebSocket the library dropped for a client that
+    does not read what is sent to it."""
+    if code == 1008 and reason == QUEUE_FULL_REASON:
+        error_log.warning('WebSocket %s closed with 1008 and its connection dropped: the client '
+                          'did not read what was sent to it (over --ws-max-queued)', path)
 
 
 class WebSocketSlots(object):
@@ -141,6 +155,7 @@ class HandshakeBase(object):
     accept()'s and reject()'s arguments."""
 
     def __init__(self, environ):
+        self._path = environ.get('PATH_INFO', '')
         self.subprotocols = split_list(environ.get('HTTP_SEC_WEBSOCKET_PROTOCOL', ''))
         self.extensions = split_list(environ.get('HTTP_SEC_WEBSOCKET_EXTENSIONS', ''))
         self.state = PENDING
@@ -230,6 +245,7 @@ class Handshake(HandshakeBase):
         response.status = '101 Switching Protocols'
         response.sent = response.finished = True  # no HTTP answer from the adapter now
         self.websocket = WebSocket(self._id, subprotocol, self._slots.release)
+        self.websocket.path = self._path
         self._slots.accepted()
         return self.websocket
 
@@ -285,6 +301,8 @@ class WebSocket(MessageIteration):
     closed                 True once either side started closing
     close_code, close_reason   the peer's close once received, else the one sent, else None
     """
+
+    path = ''  # of the request, for the log
 
     def __init__(self, ws_id, subprotocol=None, on_release=None):
         self.id = ws_id
@@ -351,6 +369,7 @@ class WebSocket(MessageIteration):
         if len(payload) >= 2:
             self.close_code = (ord(payload[0:1]) << 8) | ord(payload[1:2])
             self.close_reason = payload[2:].decode('utf-8', 'replace')
+            log_dropped(self.path, self.close_code, self.close_reason)
         else:
             self.close_code, self.close_reason = 1005, ''
 
