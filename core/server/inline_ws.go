@@ -149,6 +149,9 @@ func (c *conn) inFlushWS() {
 // does not read (wsSession.drop), letting go of what it held to send.
 func (c *conn) inDropWS() {
 	c.wsRest = nil
+	// A host thread may wait for room on this socket (inWaitRoom): the
+	// shutdown wakes its poll, which a close alone would not.
+	syscall.Shutdown(c.in.fd, syscall.SHUT_RDWR)
 	c.inClose()
 }
 

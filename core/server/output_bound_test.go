@@ -290,3 +290,64 @@ func TestH2OutputToNonReaderIsBounded(t *testing.T) {
 		t.Errorf("%d bytes of output at most, over the %d high-water mark", most, outHighWater)
 	}
 }
+
+// A host that keeps sending after ErrPending (ignoring EvWritten) to a
+// client that reads nothing reaches the limit: its send fails, the session
+// closes 1008 and its output is let go. One that waits is never dropped.
+func TestWSNowaitSenderIgnoringPendingDropped(t *testing.T) {
+	forEachEventMode(t, func(t *testing.T, mode func(*Options)) {
+		h, addr := startServer(t, func(o *Options) { mode(o); o.WSMaxQueued = testMaxQueued })
+		fd, _ := h.srv.ReadyFD()
+		c := dialWSNoRead(t, addr)
+		rec := h.parse(h.pollEvents(fd)[0].data)
+		if err := rec.ex.AcceptWebSocket("", nil); err != nil {
+			t.Fatal(err)
+		}
+		read101(t, c)
+		rec.ex.WSWatch(true)
+		msg := bytes.Repeat([]byte("y"), 16<<10)
+		var err error
+		sends := 0
+		for ; sends < 10000; sends++ { // 160 MiB, were none refused
+			if err = rec.ex.WSSendNowait(WSBinary, msg); err != nil && err != ErrPending {
+				break
+			}
+		}
+		if err != ErrClosed {
+			t.Fatalf("after %d sends: %v, want ErrClosed", sends, err)
+		}
+		ev := h.waitClose(fd, rec.ex)
+		checkDropped(t, rec.ex, closeCode(ev), string(ev.data[2:]), 0)
+		t.Logf("dropped after %d sends of %d bytes", sends, len(msg))
+	})
+}
+
+// A blocking sender (WSGI's ws.send) to a client that reads nothing waits
+// at the high-water mark: nothing is dropped, little is queued.
+func TestWSBlockingSenderToNonReaderWaits(t *testing.T) {
+	h, addr := startServer(t, func(o *Options) { o.WSMaxQueued = testMaxQueued })
+	c := dialWSNoRead(t, addr)
+	p := h.next()
+	if err := p.ex.AcceptWebSocket("", nil); err != nil {
+		t.Fatal(err)
+	}
+	read101(t, c)
+	var sent atomic.Int64
+	go func() {
+		msg := bytes.Repeat([]byte("y"), 16<<10)
+		for p.ex.WSSend(WSBinary, msg) == nil {
+			sent.Add(int64(len(msg)))
+		}
+	}()
+	time.Sleep(time.Second)
+	before := sent.Load()
+	time.Sleep(time.Second)
+	if q := sessionQueued(p.ex); q > outHighWater+32<<10 {
+		t.Errorf("%d bytes queued for a client that reads nothing", q)
+	}
+	if after := sent.Load(); after != before || after > 64<<20 {
+		t.Errorf("the sender went on: %d bytes, then %d a second later", before, after)
+	}
+	t.Logf("the sender waits after %d bytes", sent.Load())
+	p.ex.WSRelease()
+}
