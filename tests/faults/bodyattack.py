@@ -80,6 +80,7 @@ class H2NoBody(object):
 
     def __init__(self, port, streams=100, path='/read-body', length=1000):
         self.sock = socket.create_connection(('127.0.0.1', port), timeout=30)
+        self.sock.settimeout(None)  # the reader waits as long as the attack lasts
         self.conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
         self.conn.initiate_connection()
         self.lock = threading.Lock()
