@@ -181,7 +181,7 @@ func (h *harness) check(op string, rc int64) {
 	if rc == errInternal {
 		h.t.Fatalf("%s: PORTICO_ERR_INTERNAL (a panic caught at the boundary)", op)
 	}
-	if rc < errTooLarge {
+	if rc < errLength {
 		h.t.Fatalf("%s: undocumented code %d", op, rc)
 	}
 }

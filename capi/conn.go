@@ -84,6 +84,8 @@ func connCode(err error) C.int64_t {
 		return errHeader
 	case conn.ErrClosed:
 		return errClosed
+	case conn.ErrLength:
+		return errLength
 	}
 	return errInternal
 }

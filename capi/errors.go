@@ -29,6 +29,7 @@ const (
 	errInternal = -11
 	errTooLarge = -12
 	errThread   = -13 // a connection used from a thread other than its owner
+	errLength   = -14 // the response body disagreed with its Content-Length
 )
 
 var errorNames = map[int]string{
@@ -46,6 +47,7 @@ var errorNames = map[int]string{
 	errInternal: "internal error in libportico",
 	errTooLarge: "request body over max_body_size",
 	errThread:   "connection used from a thread other than the one that made it",
+	errLength:   "response body disagrees with its Content-Length (cut at the declared length)",
 }
 
 // code maps a driver error to its C error code.
@@ -67,6 +69,8 @@ func code(err error) C.int {
 		return errIO
 	case errors.Is(err, server.ErrTooLarge):
 		return errTooLarge
+	case errors.Is(err, server.ErrLength):
+		return errLength
 	}
 	return errInternal
 }

@@ -47,7 +47,11 @@ enum portico_error {
     PORTICO_ERR_FORKED = -10,   /* called in a process forked after the library loaded */
     PORTICO_ERR_INTERNAL = -11, /* a bug in the library, caught at the boundary */
     PORTICO_ERR_TOO_LARGE = -12, /* the request body is over max_body_size (413 sent) */
-    PORTICO_ERR_THREAD = -13    /* a connection used from a thread other than its owner */
+    PORTICO_ERR_THREAD = -13,   /* a connection used from a thread other than its owner */
+    PORTICO_ERR_LENGTH = -14    /* the response body disagreed with its Content-Length: the
+                                   declared bytes went out (never more), then the response
+                                   was cut (HTTP/1.x: connection closed; HTTP/2: stream reset
+                                   INTERNAL_ERROR); the request is finished */
 };
 
 /* Flags for portico_request_respond and portico_request_write. */

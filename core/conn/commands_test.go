@@ -17,13 +17,15 @@ func drain(c *Conn) string {
 }
 
 func TestJunkFirstLineCloses(t *testing.T) {
-	c := New(Config{})
-	c.Recv([]byte("SSH-2.0-OpenSSH\r\n"), time.Now())
-	if ev := c.Next(); ev.Kind != Closed {
-		t.Fatalf("got %v", ev.Kind)
-	}
-	if ev := c.Next(); ev.Kind != NeedData || c.WantRead() || c.WantWrite() {
-		t.Fatalf("after Closed: %v read %v write %v", ev.Kind, c.WantRead(), c.WantWrite())
+	for _, junk := range []string{"SSH-2.0-OpenSSH\r\n", "INVALID CONNECTION PREFACE\r\n\r\n", "\x16\x03\x01\x02\x00"} {
+		c := New(Config{})
+		c.Recv([]byte(junk), time.Now())
+		if ev := c.Next(); ev.Kind != Closed {
+			t.Fatalf("%q: got %v", junk, ev.Kind)
+		}
+		if ev := c.Next(); ev.Kind != NeedData || c.WantRead() || c.WantWrite() {
+			t.Fatalf("%q: after Closed: %v read %v write %v", junk, ev.Kind, c.WantRead(), c.WantWrite())
+		}
 	}
 }
 
@@ -92,6 +94,31 @@ func TestFramingEdges(t *testing.T) {
 		}
 		if out := drain(c); !strings.HasPrefix(out, "HTTP/1.1 "+tc.status+" ") {
 			t.Errorf("%s: answer %q, want %s", tc.name, out, tc.status)
+		}
+	}
+}
+
+// TestResponseLengthMismatchCut: HTTP/1.1 in connection mode sends no byte
+// past the declared Content-Length, and closes after a body that ends short.
+func TestResponseLengthMismatchCut(t *testing.T) {
+	for _, tc := range []struct{ cl, body, wire string }{
+		{"3", "this is nineteen b\n", "thi"},
+		{"30", "short\n", "short\n"},
+	} {
+		c := New(Config{})
+		c.Recv([]byte("GET / HTTP/1.1\r\nHost: a\r\n\r\n"), time.Now())
+		if ev := c.Next(); ev.Kind != Request {
+			t.Fatal(ev.Kind)
+		}
+		if _, err := c.Respond(1, 200, []Field{{[]byte("Content-Length"), []byte(tc.cl)}}, []byte(tc.body), true); err != ErrLength {
+			t.Errorf("%s: %v, want ErrLength", tc.cl, err)
+		}
+		out := drain(c)
+		if _, body, _ := strings.Cut(out, "\r\n\r\n"); body != tc.wire {
+			t.Errorf("%s: sent %q", tc.cl, out)
+		}
+		if ev := c.Next(); ev.Kind != Closed || c.WantRead() {
+			t.Errorf("%s: after the cut: %v, want Closed", tc.cl, ev.Kind)
 		}
 	}
 }

@@ -91,6 +91,10 @@ var (
 	ErrState  = errors.New("conn: command not valid in this state")
 	ErrHeader = errors.New("conn: invalid status, header field or WebSocket argument")
 	ErrClosed = errors.New("conn: connection closed")
+	// The response body disagrees with its Content-Length: what the length
+	// allows was sent, then the response was cut (HTTP/1.x: the connection
+	// closes after it), never more.
+	ErrLength = errors.New("conn: response body disagrees with its Content-Length")
 )
 
 // pipelineLimit bounds the HTTP/1.x bytes buffered ahead of a request still

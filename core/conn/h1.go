@@ -145,6 +145,11 @@ func (c *Conn) respond1(id uint32, status int, fields []Field, body []byte, end 
 	}
 	r := &h1.Response{Status: status, Fields: h1Fields(fields), Body: body, End: end && c.trail1 == nil}
 	out, err := c.p1.WriteResponse(c.out, r)
+	if err == h1.ErrBodyTooLong || err == h1.ErrBodyTooShort {
+		c.out, c.resp1 = out, true
+		c.done1()
+		return len(body), ErrLength
+	}
 	if err != nil {
 		return 0, mapH1(err)
 	}
@@ -167,6 +172,11 @@ func (c *Conn) write1(id uint32, p []byte, end bool) (int, error) {
 		return 0, ErrState
 	}
 	out, err := c.p1.WriteBody(c.out, p)
+	if err == h1.ErrBodyTooLong {
+		c.out = out
+		c.done1()
+		return len(p), ErrLength
+	}
 	if err != nil {
 		return 0, mapH1(err)
 	}
@@ -179,6 +189,11 @@ func (c *Conn) write1(id uint32, p []byte, end bool) (int, error) {
 
 func (c *Conn) end1() error {
 	out, err := c.p1.EndResponse(c.out, c.trail1)
+	if err == h1.ErrBodyTooShort {
+		c.out = out
+		c.done1()
+		return ErrLength
+	}
 	if err != nil {
 		return mapH1(err)
 	}
@@ -198,7 +213,7 @@ func (c *Conn) done1() {
 
 func mapH1(err error) error {
 	switch err {
-	case h1.ErrHeader, h1.ErrBodyTooLong:
+	case h1.ErrHeader:
 		return ErrHeader
 	}
 	return ErrState

@@ -60,9 +60,14 @@ func (e *Error) Error() string { return "h1: " + strconv.Itoa(e.Status) + " " + 
 
 // Errors returned by the response side for bad input from the application.
 var (
-	ErrHeader      = errors.New("h1: invalid response status, reason or field")
-	ErrState       = errors.New("h1: response command out of order")
-	ErrBodyTooLong = errors.New("h1: response body longer than its Content-Length")
+	ErrHeader = errors.New("h1: invalid response status, reason or field")
+	ErrState  = errors.New("h1: response command out of order")
+	// The response body disagrees with its Content-Length. What the declared
+	// length allows has been appended and the response is over: the
+	// connection must close after it, so the client sees a cut, never
+	// bytes past the length.
+	ErrBodyTooLong  = errors.New("h1: response body longer than its Content-Length")
+	ErrBodyTooShort = errors.New("h1: response body shorter than its Content-Length")
 )
 
 // Protocol errors are shared values: they are never modified, and reporting one must

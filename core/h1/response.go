@@ -117,9 +117,6 @@ func (c *Conn) WriteResponse(dst []byte, r *Response) ([]byte, error) {
 	if c.reqHead || st == 304 {
 		body = fNone
 	}
-	if body == fLength && int64(len(r.Body)) > length {
-		return dst, ErrBodyTooLong
-	}
 
 	ka := c.reqKeepAlive && !appClose && !c.mustClose && body != fClose
 	if c.state == stBody && !c.bodyDone {
@@ -173,7 +170,10 @@ func (c *Conn) WriteResponse(dst []byte, r *Response) ([]byte, error) {
 	c.written = 0
 	c.keepAlive = ka
 	if len(r.Body) > 0 {
-		dst = c.appendBody(dst, r.Body)
+		var err error
+		if dst, err = c.WriteBody(dst, r.Body); err != nil {
+			return dst, err
+		}
 	}
 	if r.End {
 		return c.EndResponse(dst, nil)
@@ -182,15 +182,16 @@ func (c *Conn) WriteResponse(dst []byte, r *Response) ([]byte, error) {
 }
 
 // WriteBody appends body bytes framed as the head announced. For HEAD, 204 and 304
-// nothing is appended. Bytes past the Content-Length give ErrBodyTooLong, append
-// nothing and condemn the connection.
+// nothing is appended. Bytes past the Content-Length give ErrBodyTooLong: the bytes
+// up to the length are appended, the rest dropped, and the response is over.
 func (c *Conn) WriteBody(dst, p []byte) ([]byte, error) {
 	if !c.inRequest || c.resp != rsBody {
 		return dst, ErrState
 	}
 	if c.framing == fLength && int64(len(p)) > c.length-c.written {
 		c.mustClose = true
-		c.keepAlive = false
+		dst = c.appendBody(dst, p[:c.length-c.written])
+		dst, _ = c.EndResponse(dst, nil)
 		return dst, ErrBodyTooLong
 	}
 	return c.appendBody(dst, p), nil
@@ -217,7 +218,8 @@ func (c *Conn) appendBody(dst, p []byte) []byte {
 
 // EndResponse finishes the response: the last chunk and trailers for a chunked body
 // (trailers are ignored otherwise). Afterwards KeepAlive tells whether Next may read
-// another request. A body shorter than its Content-Length forbids reuse.
+// another request. A body shorter than its Content-Length forbids reuse and gives
+// ErrBodyTooShort, the response finished all the same.
 func (c *Conn) EndResponse(dst []byte, trailers []Field) ([]byte, error) {
 	if !c.inRequest || c.resp != rsBody {
 		return dst, ErrState
@@ -234,7 +236,8 @@ func (c *Conn) EndResponse(dst []byte, trailers []Field) ([]byte, error) {
 		}
 		dst = append(dst, "\r\n"...)
 	}
-	if c.framing == fLength && c.written < c.length || c.mustClose {
+	short := c.framing == fLength && c.written < c.length
+	if short || c.mustClose {
 		c.keepAlive = false
 	}
 	c.resp = rsNone
@@ -247,6 +250,9 @@ func (c *Conn) EndResponse(dst []byte, trailers []Field) ([]byte, error) {
 	case c.state == stBody:
 		// Unread rest of a short Content-Length body (ensured at WriteResponse).
 		c.state = stDiscard
+	}
+	if short {
+		return dst, ErrBodyTooShort
 	}
 	return dst, nil
 }
@@ -310,6 +316,15 @@ func (c *Conn) WriteError(dst []byte) []byte {
 	c.framing = fNone
 	c.keepAlive = false
 	return dst
+}
+
+// ResponseLength reports the current response's declared Content-Length
+// (-1 if it has none) and the body bytes appended so far against it.
+func (c *Conn) ResponseLength() (declared, written int64) {
+	if c.framing != fLength {
+		return -1, c.written
+	}
+	return c.length, c.written
 }
 
 // KeepAlive reports, after EndResponse, whether the connection may read another

@@ -2,6 +2,7 @@ package h1
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -135,28 +136,34 @@ func TestResponseStreaming(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := len(out)
-	if out, err = c.WriteBody(out, []byte("890")); !errors.Is(err, ErrBodyTooLong) || len(out) != n {
-		t.Fatalf("overlong write: %v, %d bytes appended", err, len(out)-n)
+	// An overlong write: the bytes up to the length go out, the rest is
+	// dropped, the response is over and the connection closes.
+	if out, err = c.WriteBody(out, []byte("89012")); !errors.Is(err, ErrBodyTooLong) {
+		t.Fatalf("overlong write: %v", err)
 	}
-	out, _ = c.WriteBody(out, []byte("89"))
-	out, _ = c.EndResponse(out, []Field{f("Ignored", "x")})
 	if p := parseResponse(t, out, "GET"); p.body != "0123456789" || p.rest != "" {
 		t.Errorf("%+v", p)
 	}
-	if c.KeepAlive() {
+	if _, err = c.EndResponse(out, nil); err != ErrState {
+		t.Errorf("end after an overlong write: %v", err)
+	}
+	if c.KeepAlive() || c.Next() != Closed {
 		t.Error("keep-alive after an overlong write")
 	}
 
-	// Too much in the head's Body.
+	// Too much in the head's Body: the same.
 	c = ready(t, get11)
-	if out, err = c.WriteResponse(nil, &Response{Status: 200, Fields: []Field{f("Content-Length", "1")}, Body: []byte("ab")}); !errors.Is(err, ErrBodyTooLong) || len(out) != 0 {
+	out, err = c.WriteResponse(nil, &Response{Status: 200, Fields: []Field{f("Content-Length", "1")}, Body: []byte("ab")})
+	if p := parseResponse(t, out, "GET"); !errors.Is(err, ErrBodyTooLong) || p.body != "a" || p.rest != "" || c.KeepAlive() {
 		t.Errorf("%v %q", err, out)
 	}
 
-	// Short body: the connection must close.
+	// Short body: said, and the connection must close.
 	c = ready(t, get11)
-	out, _ = c.WriteResponse(nil, &Response{Status: 200, Fields: []Field{f("Content-Length", "10")}, Body: []byte("01234"), End: true})
+	out, err = c.WriteResponse(nil, &Response{Status: 200, Fields: []Field{f("Content-Length", "10")}, Body: []byte("01234"), End: true})
+	if !errors.Is(err, ErrBodyTooShort) || !strings.HasSuffix(string(out), "\r\n\r\n01234") {
+		t.Errorf("short body: %v %q", err, out)
+	}
 	if c.KeepAlive() {
 		t.Error("keep-alive after a short body")
 	}
@@ -167,7 +174,7 @@ func TestResponseStreaming(t *testing.T) {
 	// HEAD: WriteBody appends nothing.
 	c = ready(t, head11)
 	out, _ = c.WriteResponse(nil, &Response{Status: 200, Fields: []Field{f("Content-Length", "5")}})
-	n = len(out)
+	n := len(out)
 	out, err = c.WriteBody(out, []byte("hello"))
 	if err != nil || len(out) != n {
 		t.Errorf("HEAD body written: %v %q", err, out)

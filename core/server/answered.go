@@ -61,6 +61,24 @@ func (s *Server) unseenAnswer(ex *Exchange) *Exchange {
 	return &Exchange{srv: s, id: ex.id, head: ex.head, answer: answerText(503, "request timeout")}
 }
 
+// reportLength tells the host's log that the app's response body
+// disagreed with its Content-Length (declared; the app gave sent bytes):
+// a record with the request's head and status 0, for "no answer of the
+// server's own".
+func (s *Server) reportLength(ex *Exchange, declared, sent int64) {
+	if !s.opts.ReportAnswers {
+		return
+	}
+	reason := "the response body disagrees with its Content-Length: declared " +
+		strconv.FormatInt(declared, 10) + ", the app gave " + strconv.FormatInt(sent, 10)
+	if sent > declared {
+		reason += " (cut at the declared length)"
+	} else {
+		reason += " (cut short)"
+	}
+	s.reportAnswer(&Exchange{srv: s, id: ex.id, head: ex.head, answer: answerText(0, reason)})
+}
+
 // takenHead is the head of an answer record about a request the host took:
 // nine empty fields (the host knows the request by its id).
 var takenHead = bytes.Repeat([]byte{0}, 8)
@@ -69,7 +87,7 @@ var takenHead = bytes.Repeat([]byte{0}, 8)
 // had taken: a record with that request's id and takenHead, whose status is
 // 503, or 0 when the response had started and was cut.
 func (s *Server) reportExpired(ex *Exchange, started bool) {
-	if !s.opts.ReportAnswers || !ex.taken.Load() || !ex.reported.CompareAndSwap(false, true) {
+	if !s.opts.ReportAnswers || !ex.reported.CompareAndSwap(false, true) {
 		return
 	}
 	answer := answerText(503, "request timeout")

@@ -178,7 +178,6 @@ func (s *Server) pollOnce(dst []byte, code func(error) int16, l *inlineLoop) (n,
 				}
 			}
 			if ex.answer == nil {
-				ex.taken.Store(true) // before the check: see reportExpired
 				if ex.expiredInQueue() || !ex.claim() {
 					// Answered 503 while it waited, or reset: as Next skips it.
 					if ex = s.unseenAnswer(ex); ex == nil {

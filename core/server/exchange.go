@@ -80,9 +80,8 @@ type Exchange struct {
 	timedOut atomic.Bool // the timeout fired and finished the request
 
 	answer []byte // an answer record's "STATUS reason" (answered.go); nil for a request
-	// For answer records (answered.go): the host took the request, and its
-	// record of the timeout was made (once, by Next or by expire).
-	taken, reported atomic.Bool
+	// Its answer record was made, or must not be (answered.go): once.
+	reported atomic.Bool
 }
 
 // ID is the request's id as the host sees it.
@@ -176,8 +175,9 @@ func (ex *Exchange) expire() {
 	}
 	ex.b.lock()
 	ex.timedOut.Store(ex.finished)
+	taken := ex.handed
 	ex.b.unlock()
-	if !finished {
+	if !finished && taken {
 		ex.srv.reportExpired(ex, started)
 	}
 }

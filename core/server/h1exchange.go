@@ -187,6 +187,14 @@ func (c *conn) respond(ex *Exchange, head, body []byte, end bool) error {
 	if err == nil && withTrailers {
 		out, err = c.p.EndResponse(out, ex.respTrailers)
 	}
+	if err == h1.ErrBodyTooLong || err == h1.ErrBodyTooShort {
+		c.out = out // cut at the declared length; the connection closes after it
+		ex.started = true
+		c.abandon(ex)
+		declared, _ := c.p.ResponseLength()
+		c.srv.reportLength(ex, declared, int64(len(body)))
+		return ErrLength
+	}
 	if err != nil {
 		if err == h1.ErrState {
 			return ErrState
@@ -251,13 +259,19 @@ func (c *conn) write(ex *Exchange, data []byte, end bool) error {
 	if c.gone {
 		return c.refuseGone(ex)
 	}
+	declared, before := c.p.ResponseLength()
 	out, err := c.p.WriteBody(c.out, data)
 	if err == nil && end {
 		out, err = c.p.EndResponse(out, ex.respTrailers)
 	}
+	if err == h1.ErrBodyTooLong || err == h1.ErrBodyTooShort {
+		c.out = out // cut at the declared length; the connection closes after it
+		c.abandon(ex)
+		c.srv.reportLength(ex, declared, before+int64(len(data)))
+		return ErrLength
+	}
 	if err != nil {
-		// More bytes than the declared Content-Length: the response
-		// cannot be completed honestly.
+		// Trailers refused: the response cannot be completed honestly.
 		c.closeAfter = true
 		ex.finish()
 		c.wakeUp()

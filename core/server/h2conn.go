@@ -47,6 +47,9 @@ type h2stream struct {
 	id       uint32
 	ex       *Exchange
 	head     bool   // HEAD request: no body bytes in the answer
+	declared int64  // the response's Content-Length, -1 if none: never more goes out
+	sent     int64  // response body bytes given to the engine
+	cut      bool   // the body disagrees with declared: reset once the allowed bytes are out
 	queued   bool   // handed to the host (before, DATA goes into the record); under mu
 	body     []byte // DATA received, not yet read by the host
 	ended    bool   // END_STREAM received
@@ -228,7 +231,7 @@ func (hc *h2conn) process() bool {
 // open makes the Exchange for a new stream; it is queued after the batch,
 // so DATA in the same batch still rides in the record.
 func (hc *h2conn) open(req *h2.Request) {
-	s := &h2stream{hc: hc, id: req.StreamID, head: string(req.Method) == "HEAD",
+	s := &h2stream{hc: hc, id: req.StreamID, head: string(req.Method) == "HEAD", declared: -1,
 		readable: make(chan struct{}, 1), writable: make(chan struct{}, 1)}
 	var offer *ws.Offer
 	if len(req.Protocol) > 0 {
@@ -513,13 +516,21 @@ func (s *h2stream) respond(ex *Exchange, head, body []byte, end bool) error {
 	if err != nil {
 		return err
 	}
+	s.declared = -1
 	if s.head {
 		body = nil
-	} else if end && !hasH2Field(fs, "content-length") && status != 204 && status != 304 {
-		fs = append(fs, h2.Field{Name: []byte("content-length"), Value: strconv.AppendInt(nil, int64(len(body)), 10)})
+	} else if status != 204 && status != 304 {
+		if v, ok := h2FieldValue(fs, "content-length"); !ok {
+			if end {
+				fs = append(fs, h2.Field{Name: []byte("content-length"), Value: strconv.AppendInt(nil, int64(len(body)), 10)})
+			}
+		} else if n, err := strconv.ParseInt(string(bytes.TrimSpace(v)), 10, 64); err == nil && n >= 0 {
+			s.declared = n
+		}
 	}
 	trailersLater := end && len(ex.respTrailers) > 0
-	if err := hc.p.Respond(s.id, status, fs, end && len(body) == 0 && !trailersLater); err != nil {
+	endOnHeaders := end && len(body) == 0 && !trailersLater && s.declared <= 0
+	if err := hc.p.Respond(s.id, status, fs, endOnHeaders); err != nil {
 		if err == h2.ErrHeader {
 			return ErrHeader
 		}
@@ -528,13 +539,24 @@ func (s *h2stream) respond(ex *Exchange, head, body []byte, end bool) error {
 	}
 	ex.started = true
 	hc.c.wakeUp()
-	if len(body) > 0 || trailersLater {
+	if endOnHeaders {
+		ex.finish()
+		return nil
+	}
+	if len(body) > 0 || end {
 		return s.send(ex, body, end)
 	}
-	if end {
-		ex.finish()
-	}
 	return nil
+}
+
+// h2FieldValue finds a field by its lower-case name.
+func h2FieldValue(fs []h2.Field, lowerName string) ([]byte, bool) {
+	for _, f := range fs {
+		if len(f.Name) == len(lowerName) && bytes.EqualFold(f.Name, []byte(lowerName)) {
+			return f.Value, true
+		}
+	}
+	return nil, false
 }
 
 // responseHead turns the host's packed head into a status and h2 fields
@@ -589,6 +611,22 @@ func (s *h2stream) sendMode(ex *Exchange, data []byte, end, nowait bool) error {
 	if s.head {
 		data = data[:0]
 	}
+	if s.declared >= 0 && !s.cut {
+		// Never past the declared length; a body that ends short or runs
+		// over is cut with RST_STREAM once the allowed bytes are out.
+		gave := s.sent + int64(len(data))
+		if left := s.declared - s.sent; int64(len(data)) > left {
+			data, s.cut = data[:left], true
+		} else if end && int64(len(data)) < left {
+			s.cut = true
+		}
+		if s.cut {
+			hc.c.srv.reportLength(ex, s.declared, gave)
+		}
+	}
+	if s.cut {
+		end = false
+	}
 	trailers := end && len(ex.respTrailers) > 0
 	for {
 		chunk := hc.room(data)
@@ -597,12 +635,19 @@ func (s *h2stream) sendMode(ex *Exchange, data []byte, end, nowait bool) error {
 			ex.finish()
 			return ErrIO
 		}
+		s.sent += int64(n)
 		data = data[n:]
 		if n > 0 || end {
 			// An empty final DATA frame (END_STREAM) must go out too.
 			hc.c.wakeUp()
 		}
 		if len(data) == 0 {
+			if s.cut {
+				hc.p.Reset(s.id, http2.ErrCodeInternal)
+				hc.c.wakeUp()
+				ex.finish()
+				return ErrLength
+			}
 			if trailers {
 				if err = hc.p.SendTrailers(s.id, h2Fields(ex.respTrailers)); err != nil {
 					// The stream must not stay open without its end.

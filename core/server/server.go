@@ -21,6 +21,10 @@ var (
 	ErrHeader   = errors.New("malformed status or header")
 	ErrIO       = errors.New("connection failed or client went away")
 	ErrTooLarge = errors.New("request body over max_body_size")
+	// The response body disagrees with its Content-Length: what the length
+	// allows went out, the response was cut there (connection closed or
+	// stream reset), never more.
+	ErrLength = errors.New("response body disagrees with its Content-Length")
 )
 
 // Server accepts connections and queues their requests for the host.
@@ -216,7 +220,6 @@ func (s *Server) Next(timeout time.Duration, dst []byte) (int, error) {
 			}
 		}
 		if ex.answer == nil {
-			ex.taken.Store(true) // before the check: see reportExpired
 			if ex.expiredInQueue() || !ex.claim() {
 				// Answered 503 while it waited (the host sees at most its
 				// record), or reset (the host never sees it).

@@ -226,7 +226,23 @@ async def nap(scope, receive, send):
     await reply(send, 200, b'{}')
 
 
-ROUTES = {'/nap': nap, '/waitgone': wait_gone, '/echo': echo, '/stream': stream, '/big': big, '/slow': slow,
+async def wrong_length(scope, receive, send):
+    """Declares ?cl= bytes and sends ?n=, in one message or, with
+    ?chunks=1, one per byte."""
+    query = dict(p.split('=') for p in scope['query_string'].decode().split('&') if p)
+    await read_body(receive)
+    given = int(query.get('n', 19))
+    await send({'type': 'http.response.start', 'status': 200,
+                'headers': [(b'content-length', query.get('cl', '3').encode())]})
+    if query.get('chunks') == '1':
+        for _ in range(given):
+            await send({'type': 'http.response.body', 'body': b'x', 'more_body': True})
+        await send({'type': 'http.response.body', 'body': b''})
+    else:
+        await send({'type': 'http.response.body', 'body': b'x' * given})
+
+
+ROUTES = {'/wronglen': wrong_length, '/nap': nap, '/waitgone': wait_gone, '/echo': echo, '/stream': stream, '/big': big, '/slow': slow,
           '/upload': upload_gone, '/sse': sse,
           '/events': show_events, '/hint': hint, '/trailers': trailers, '/push': push,
           '/pushed.css': pushed, '/crash': crash, '/noresponse': noresponse,

@@ -588,6 +588,29 @@ class FramingTests(unittest.TestCase):
                 self.assertRegex(self.server.output(), pattern)
 
 
+class ContentLengthMismatchTests(unittest.TestCase):
+    def test_cut_and_logged(self):
+        """A body that disagrees with its Content-Length: the declared bytes
+        at most, then the connection closes; an error line with the numbers."""
+        server = Server('rawapp:app', '--access-log')
+        try:
+            for query, wire, gave, how in (('cl=3&n=19', b'xxx', 19, 'cut at the declared length'),
+                                           ('cl=3&n=19&chunks=1', b'xxx', 4, 'cut at the declared length'),
+                                           ('cl=30&n=6', b'xxxxxx', 6, 'cut short')):
+                got = raw(server.port, b'GET /wronglen?%s HTTP/1.1\r\nHost: h\r\n\r\n' % query.encode())
+                self.assertTrue(got.startswith(b'HTTP/1.1 200 '), got)
+                self.assertEqual(got.partition(b'\r\n\r\n')[2], wire, query)
+                pattern = re.compile(r'^\[portico\] GET /wronglen: the response body disagrees with its '
+                                     r'Content-Length: declared %d, the app gave %d \(%s\)$'
+                                     % (30 if 'cl=30' in query else 3, gave, how), re.M)
+                deadline = time.time() + 10
+                while not pattern.search(server.output()) and time.time() < deadline:
+                    time.sleep(0.05)
+                self.assertRegex(server.output(), pattern)
+        finally:
+            server.stop()
+
+
 class RequestTimeoutLogTests(unittest.TestCase):
     def test_request_timeout_logged_as_503(self):
         """The app answers 200 after the request timeout answered 503: the

@@ -328,7 +328,18 @@ VALIDATED = {
     'sse': sse_app,
     'gone-events': gone_events_app,
 }
+def wrong_length_app(environ, start_response):
+    """Declares ?cl= bytes and gives ?n= ('x' each), in one piece or, with
+    ?chunks=1, one write per byte."""
+    declared, given = query_value(environ, 'cl', '3'), int(query_value(environ, 'n', '19'))
+    start_response('200 OK', [('Content-Length', declared)])
+    if query_value(environ, 'chunks', '0') == '1':
+        return iter([b'x'] * given)
+    return [b'x' * given]
+
+
 UNVALIDATED = {
+    'wrong-length': wrong_length_app,
     # 2.7's validator predates readline(size): the same echo, unwrapped.
     'echo-unvalidated': echo_app,
     'status': status_app,

@@ -99,5 +99,35 @@ class FramingGoroutinePathTest(FramingTest):
     ARGS = ('--no-inline-io',)
 
 
+@unittest.skipUnless(library_available(), 'libportico.so not built')
+class ContentLengthMismatchTest(unittest.TestCase):
+    """An app whose body disagrees with its Content-Length: the client gets
+    the declared bytes at most and then the connection closes (never more
+    bytes, never a hang); an error line names the request and the numbers."""
+
+    def test_cut_and_logged(self):
+        for args in ((), ('--no-inline-io',)):
+            server = ServerProcess(args=('--threads', '2', '--access-log') + args)
+            self.addCleanup(server.stop)
+            for query, wire, gave, how in (('cl=3&n=19', b'xxx', 19, 'cut at the declared length'),
+                                           ('cl=3&n=19&chunks=1', b'xxx', 4, 'cut at the declared length'),
+                                           ('cl=30&n=6', b'xxxxxx', 6, 'cut short')):
+                conversation = Conversation(server.port)
+                self.addCleanup(conversation.close)
+                conversation.send(b'GET /wrong-length?' + query.encode() + b' HTTP/1.1\r\nHost: h\r\n\r\n')
+                version, status, reason, headers = conversation.read_head()
+                self.assertEqual(status, 200)
+                self.assertEqual(conversation.read_until_closed(), wire, query)
+                declared = 30 if 'cl=30' in query else 3
+                pattern = re.compile(r'^\[portico\] GET /wrong-length: the response body disagrees with its '
+                                     r'Content-Length: declared %d, the app gave %d \(%s\)$' % (declared, gave, how),
+                                     re.M)
+                deadline = time.time() + 10
+                while not pattern.search(server.output()) and time.time() < deadline:
+                    time.sleep(0.05)
+                self.assertTrue(pattern.search(server.output()), server.output())
+                self.assertIn('"GET /wrong-length?%s HTTP/1.1" 200 %d ' % (query, len(wire)), server.output())
+
+
 if __name__ == '__main__':
     unittest.main()

@@ -888,9 +888,12 @@ class ASGIServer:
                 status, _, reason = body.decode('latin-1').partition(' ')
                 cycle.expired = (int(status), reason)
             return
+        status, _, reason = body.decode('latin-1').partition(' ')
+        if status == '0':  # no answer of its own: the app's response was wrong
+            log.error('%s %s: %s', method, raw_path.decode('latin-1'), reason)
+            return
         line = answer_request_line(method, raw_path.decode('latin-1'), query.decode('latin-1'),
                                    'HTTP/' + http_version if http_version else '')
-        status, _, reason = body.decode('latin-1').partition(' ')
         remote = client[0] if client else '-'
         (log.warning if status == '503' else log.info)(
             '%s "%s": the server answered %s itself: %s', remote, line, status, reason)

@@ -49,7 +49,7 @@ from . import _lib, websocket
 from ._compat import latin1_from_native, native_from_latin1, reraise, unquote_to_native
 from .body import EMPTY_BODY, RequestBody
 from .errors import (BodyReadError, ERR_BUFFER, ERR_CLOSED, ERR_DONE, ERR_HEADER, ERR_INVALID,
-                     ERR_IO, ERR_STATE, ERR_TOO_LARGE, WebSocketClosed, WebSocketRefused)
+                     ERR_IO, ERR_LENGTH, ERR_STATE, ERR_TOO_LARGE, WebSocketClosed, WebSocketRefused)
 from .filewrapper import FileWrapper
 from .server import (FIRST_HEADER, LOCAL_ADDR, LOCAL_PORT, METHOD, PATH, PROTOCOL,
                      QUERY, REMOTE_ADDR, REMOTE_PORT, REQ_ANSWERED, REQ_BODY_COMPLETE, REQ_CHUNKED,
@@ -226,6 +226,11 @@ class ClientGone(IOError):
     as apps expect from a write to a dead socket."""
 
 
+class ContentLengthMismatch(RuntimeError):
+    """The app's body disagreed with its Content-Length: the library sent
+    the declared bytes at most and cut the response (the log says more)."""
+
+
 class RequestTimedOut(ClientGone):
     """The request timeout ended the request first: the server answered 503
     itself, or cut the response that had started."""
@@ -258,9 +263,17 @@ class Response(object):
         self.status = status
         return self.write
 
-    def _check(self, code, starting=False):
-        """Raises for a failed call; STARTING: the call that sends the head."""
+    def _check(self, code, starting=False, size=0):
+        """Raises for a failed call; STARTING: the call that sends the head,
+        SIZE: the body bytes it carried."""
         if code < 0:
+            if code == ERR_LENGTH:
+                self.finished = True
+                declared = _declared_length(self.head)
+                if declared is not None:  # what went out, for the access log
+                    self.bytes_sent = min(self.bytes_sent + size, declared)
+                raise ContentLengthMismatch('the response body disagrees with its Content-Length '
+                                            '(%d bytes given): cut' % (self.bytes_sent + size))
             if code == ERR_CLOSED or code == ERR_IO:
                 self.finished = True
                 raise ClientGone(_lib.strerror(code))
@@ -286,10 +299,10 @@ class Response(object):
             raise AssertionError('body data before start_response()')
         if not self.sent:
             head = self.head
-            self._check(_respond(self.id, head, len(head), data, len(data), 0), True)
+            self._check(_respond(self.id, head, len(head), data, len(data), 0), True, len(data))
             self.sent = True
         elif data:
-            self._check(_write(self.id, data, len(data), 0))
+            self._check(_write(self.id, data, len(data), 0), size=len(data))
         self.bytes_sent += len(data)
 
     def finish(self, data):
@@ -301,9 +314,9 @@ class Response(object):
         if not self.sent:
             head = self.head
             self.sent = True
-            self._check(_respond(self.id, head, len(head), data, len(data), PORTICO_END), True)
+            self._check(_respond(self.id, head, len(head), data, len(data), PORTICO_END), True, len(data))
         else:
-            self._check(_write(self.id, data, len(data), PORTICO_END))
+            self._check(_write(self.id, data, len(data), PORTICO_END), size=len(data))
         self.finished = True
         self.bytes_sent += len(data)
 
@@ -382,6 +395,18 @@ class Response(object):
                 self.status = '503'  # the request timeout answered first
                 return
         _abort(self.id, status)
+
+
+def _declared_length(head):
+    """The Content-Length of an encoded response head, or None."""
+    parts = head.split(b'\0')
+    for i in range(1, len(parts) - 1, 2):
+        if parts[i].lower() == b'content-length':
+            try:
+                return int(parts[i + 1])
+            except ValueError:
+                return None
+    return None
 
 
 def _unbound(*args):
@@ -540,6 +565,8 @@ class WSGIHandler(object):
             response.fail()
         except WebSocketRefused as exc:  # answered 503 already
             error_log.info('%s %s: %s', environ['REQUEST_METHOD'], environ['PATH_INFO'], exc)
+        except ContentLengthMismatch as exc:  # the library's record logs it, with the numbers
+            error_log.debug('%s %s: %s', environ['REQUEST_METHOD'], environ['PATH_INFO'], exc)
         except RequestTimedOut as exc:
             error_log.warning('%s %s: %s', environ['REQUEST_METHOD'], environ['PATH_INFO'], exc)
         except ClientGone as exc:
@@ -602,8 +629,11 @@ class WSGIHandler(object):
         request timeout...): an error line with the reason, and the access
         line."""
         fields = request.fields
-        line = answer_request_line(fields[METHOD], fields[PATH], fields[QUERY], fields[PROTOCOL])
         status, _, reason = native_from_latin1(request.body).partition(' ')
+        if status == '0':  # no answer of its own: the app's response was wrong
+            error_log.error('%s %s: %s', fields[METHOD], fields[PATH], reason)
+            return
+        line = answer_request_line(fields[METHOD], fields[PATH], fields[QUERY], fields[PROTOCOL])
         remote = fields[REMOTE_ADDR] or '-'
         log = error_log.warning if status == '503' else error_log.info
         log('%s "%s": the server answered %s itself: %s', remote, line, status, reason)
