@@ -81,8 +81,10 @@ class Server:
         raise AssertionError('server did not start:\n' + output)
 
     def output(self):
-        self.log.seek(0)
-        return self.log.read().decode('utf-8', 'replace')
+        # A file description of our own: seeking the server's would move
+        # its offset too, and its next line would overwrite the log's start.
+        with open('/proc/self/fd/%d' % self.log.fileno(), 'rb') as log:
+            return log.read().decode('utf-8', 'replace')
 
     def stop(self):
         if self.process.poll() is None:

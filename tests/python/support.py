@@ -80,8 +80,11 @@ class ServerProcess(object):
         raise AssertionError('server did not start; output:\n' + output)
 
     def output(self):
-        self.log.seek(0)
-        return self.log.read().decode('utf-8', 'replace')
+        # Read through a file description of our own: seeking the one the
+        # server writes through would move its offset too, and its next
+        # line would overwrite the start of the log.
+        with open('/proc/self/fd/%d' % self.log.fileno(), 'rb') as log:
+            return log.read().decode('utf-8', 'replace')
 
     def signal(self, signum):
         if self.process.poll() is None:
