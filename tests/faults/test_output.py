@@ -8,7 +8,9 @@ most 20 MB over its resting RSS while
     over HTTP/2 (RFC 8441); the app must see close 1008 and the server log
     the drop;
   - an app streams 200 MB to a client that reads nothing, over HTTP/1.1 and
-    over HTTP/2 with the client's windows opened to 2^31 - 1.
+    over HTTP/2 with the client's windows opened to 2^31 - 1;
+  - an app sends WebSocket messages for ever to a client that reads
+    nothing: its send blocks (WSGI) or awaits (ASGI), nothing is dropped.
 
 Before the bound, the pings grew the server by about 500 MB and the HTTP/2
 answer by 550 MB. Run with Debian's python3 (python3-h2 for HTTP/2); under
@@ -63,11 +65,12 @@ def non_reader(port):
     return sock
 
 
-def open_websocket(port):
+def open_websocket(port, path='/ws'):
     sock = non_reader(port)
     key = base64.b64encode(os.urandom(16)).decode('ascii')
-    sock.sendall(('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
-                  'Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n' % key).encode('ascii'))
+    sock.sendall(('GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n'
+                  'Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n'
+                  % (path, key)).encode('ascii'))
     head = b''
     while b'\r\n\r\n' not in head:
         data = sock.recv(1)
@@ -269,6 +272,38 @@ class StreamToNonReader(unittest.TestCase):
 
     def test_asgi_h2(self):
         self.check('ASGI, HTTP/2', 'asgi', '--interface', 'asgi', h2=True)
+
+
+class SendToNonReader(unittest.TestCase):
+    """An app sending 64 KiB messages to a WebSocket client that reads
+    nothing waits (backpressure): it is neither dropped nor buffered."""
+
+    def check(self, name, app, *args):
+        measured = Measured(app, *args)
+        try:
+            measured.sockets.append(open_websocket(measured.port, '/blast'))
+            time.sleep(3)
+            first = json.loads(measured.get('/sent').body.decode('ascii'))
+            time.sleep(1)
+            then = json.loads(measured.get('/sent').body.decode('ascii'))
+            growth = measured.growth()
+        finally:
+            measured.close()
+        sys.stderr.write('\n  %s: the app waits after %d messages; server grew %.1f MB\n'
+                         % (name, then['sent'], growth / 1024.0))
+        self.assertEqual(then, first, 'the app went on sending to a client that reads nothing')
+        self.assertIsNone(then['error'])
+        self.assertLess(then['sent'] * 65536, 64 << 20)
+        self.assertLess(growth, MAX_GROWTH_KIB)
+
+    def test_wsgi(self):
+        self.check('WSGI', 'wsgi')
+
+    def test_asgi_inline(self):
+        self.check('ASGI inline', 'asgi', '--interface', 'asgi')
+
+    def test_asgi_library_threads(self):
+        self.check('ASGI library threads', 'asgi', '--interface', 'asgi', '--no-inline-io')
 
 
 if __name__ == '__main__':
