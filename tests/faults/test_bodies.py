@@ -86,6 +86,43 @@ class WorkersAgainstBodies(unittest.TestCase):
         # Before: every stream reached the app (about 1000 per connection).
         self.assertLess(calls, reset / 20.0, (calls, reset))
 
+    def test_worker_streams_per_connection_capped(self):
+        # Four streams of one connection, each an app call of 1 s: with
+        # --max-worker-streams 2 they run two at a time, and the other
+        # workers stay free for other clients meanwhile.
+        server = self.serve('--max-worker-streams', '2')
+        sock = socket.create_connection(('127.0.0.1', server.port), timeout=20)
+        self.addCleanup(sock.close)
+        conn = bodyattack.h2.connection.H2Connection(
+            bodyattack.h2.config.H2Configuration(client_side=True))
+        conn.initiate_connection()
+        for _ in range(4):
+            conn.send_headers(conn.get_next_available_stream_id(), [
+                (':method', 'GET'), (':scheme', 'http'), (':authority', 'x'),
+                (':path', '/slow?s=1')], end_stream=True)
+        started = time.time()
+        sock.sendall(conn.data_to_send())
+        bystander = bodyattack.Bystander(server.port)
+        bystander.start()
+        ended, answered = set(), {}
+        while len(ended) < 4:
+            data = sock.recv(65536)
+            self.assertTrue(data, 'closed with %d streams answered' % len(ended))
+            for event in conn.receive_data(data):
+                if isinstance(event, bodyattack.h2.events.ResponseReceived):
+                    answered[event.stream_id] = time.time() - started
+                elif isinstance(event, bodyattack.h2.events.StreamEnded):
+                    ended.add(event.stream_id)
+            sock.sendall(conn.data_to_send())
+        served = bystander.finish()
+        times = sorted(answered.values())
+        # Two at once, the others a whole app call later.
+        self.assertLess(times[1] - times[0], 0.9, times)
+        self.assertGreaterEqual(times[2] - times[0], 0.9, times)
+        self.assertGreaterEqual(times[2], 1.9, times)
+        self.assertLess(served['slowest_s'], 1.0, served)
+        self.assertEqual(served['failed'], 0, served)
+
     def test_body_timeout_h1(self):
         # The app reads a body that stops: BodyTimeout in the app, 408 for
         # the client, a log line, and the one worker is free again.
