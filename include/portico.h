@@ -206,7 +206,11 @@ int portico_server_last_error(portico_server *srv, char *buf, size_t cap);
  * the request timeout then ended comes back too, under its own id, with a
  * head of nine empty fields, and status 503, or 0 if the response had
  * started and was cut (the host's calls on it give PORTICO_ERR_INVALID).
- * When the queue is full such a record is dropped rather than waited for. */
+ * Status 0 with a request's head is no answer of the library's own but a
+ * fault it cut short, for the error log: e.g. a response body that
+ * disagreed with its Content-Length (the call got PORTICO_ERR_LENGTH; the
+ * reason gives the declared and the given sizes). When the queue is full
+ * such a record is dropped rather than waited for. */
 int64_t portico_server_next(portico_server *srv, int timeout_ms, uint8_t *buf, size_t cap);
 
 /* The server's readiness descriptor (owned by the server, closed by

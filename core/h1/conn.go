@@ -78,6 +78,7 @@ var (
 	errIncomplete    = newErr(400, "incomplete request")
 	errBareLF        = newErr(400, "bare CR or LF in request head")
 	errHeadTooLarge  = newErr(431, "request head too large")
+	errLineTooLong   = newErr(414, "request line too long")
 	errTrailersLarge = newErr(431, "request trailers too large")
 	errRequestLine   = newErr(400, "malformed request line")
 	errMethod        = newErr(400, "invalid method")

@@ -170,7 +170,7 @@ func FuzzRequest(ff *testing.F) {
 			case ErrorEvent:
 				e := c.Err()
 				switch e.Status {
-				case 400, 413, 431, 501, 505:
+				case 400, 413, 414, 431, 501, 505:
 				default:
 					t.Fatalf("status %d", e.Status)
 				}

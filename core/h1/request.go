@@ -55,6 +55,9 @@ func (c *Conn) nextHead() Event {
 	}
 	c.headAt = c.r
 	end, e := scanFields(c.buf[c.r:], &c.scan, c.lim.MaxHeadSize, errHeadTooLarge)
+	if e == errHeadTooLarge && bytes.IndexByte(c.buf[c.r:min(len(c.buf), c.r+c.lim.MaxHeadSize)], '\n') < 0 {
+		e = errLineTooLong // the request line alone is over the limit: its target (RFC 9112 3)
+	}
 	if e != nil {
 		return c.failHead(e)
 	}

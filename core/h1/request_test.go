@@ -266,6 +266,13 @@ func TestHeadSizeLimit(t *testing.T) {
 	if got := status(t, Limits{}, "GET / HTTP/1.1\r\nHost: a\r\nX: "+strings.Repeat("v", 70000)+"\r\n\r\n"); got != 431 {
 		t.Errorf("default limit: %d", got)
 	}
+	// The request line alone over the limit: its target is too long (414).
+	if got := status(t, lim, "GET /"+strings.Repeat("p", 100)+" HTTP/1.1\r\nHost: a\r\n\r\n"); got != 414 {
+		t.Errorf("request line over the limit: %d", got)
+	}
+	if got := status(t, lim, "GET /"+strings.Repeat("p", 100)); got != 414 {
+		t.Errorf("unterminated request line over the limit: %d", got)
+	}
 }
 
 func TestContentLengthLimit(t *testing.T) {

@@ -42,6 +42,8 @@ func TestAnswersReachTheHostsLog(t *testing.T) {
 		{"GET /lf HTTP/1.1\nHost: h\n\n", "", "GET /lf HTTP/1.1", "", "400 bare CR or LF in request head"},
 		{"GET /big HTTP/1.1\r\nHost: h\r\nX: " + strings.Repeat("x", 2000) + "\r\n\r\n", "", "GET /big HTTP/1.1", "",
 			"431 request head too large"},
+		{"GET /" + strings.Repeat("u", 1100) + " HTTP/1.1\r\nHost: h\r\n\r\n", "", "GET /" + strings.Repeat("u", 1019), "",
+			"414 request line too long"},
 		{"GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\r\n",
 			"GET", "/ws", "HTTP/1.1", "400 missing or repeated Sec-WebSocket-Key"},
 	}

@@ -43,6 +43,9 @@ REFUSED = [
     ('HTTP/2.0 on an HTTP/1.1 port', b'GET /two HTTP/2.0\r\nHost: h\r\n\r\n', 505, 'GET /two HTTP/2.0'),
     ('HTTP/3.0', b'GET /three HTTP/3.0\r\nHost: h\r\n\r\n', 505, 'GET /three HTTP/3.0'),
     ('bare LF', b'GET /lf HTTP/1.1\nHost: h\n\n', 400, 'GET /lf HTTP/1.1'),
+    # The request line alone over max_head_size (64 KiB): the log keeps 1 KiB of it.
+    ('request line too long', b'GET /' + b'u' * 70000 + b' HTTP/1.1\r\nHost: h\r\n\r\n', 414,
+     'GET /' + 'u' * 1019),
 ]
 
 
