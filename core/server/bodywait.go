@@ -80,25 +80,21 @@ func peer(addrs []byte) string {
 }
 
 // slowBodyLog tells of a request a stalled or trickling body ended (what:
-// how). A host that takes the server's own answers (report_answers) gets an
-// answer record for a request it never saw (status 408, or 0 for a reset
-// stream), and logs one it had from the error its read got; otherwise the
-// library writes the line.
+// "408" or "RST_STREAM CANCEL"). A host that takes the server's own answers
+// (report_answers) gets the 408 of a request it never saw as an answer
+// record, and logs a request it had from the error its read got; the rest
+// (a stream reset before the host saw it, any host without report_answers)
+// is the library's own line.
 func (ex *Exchange) slowBodyLog(addrs []byte, what string, why error) {
 	detail := fmt.Sprintf("%v; %d body bytes in %.1fs of waiting", why, ex.clock.bytes, ex.clock.waited.Seconds())
 	s := ex.srv
-	if !s.opts.ReportAnswers {
+	switch {
+	case s.opts.ReportAnswers && ex.handed:
+	case s.opts.ReportAnswers && what == "408":
+		s.reportAnswer(&Exchange{srv: s, id: lastID.Add(1), head: ex.head, answer: answerText(408, detail)})
+	default:
 		logf("%s to %s (%s): %s", what, peer(addrs), ex.describe(), detail)
-		return
 	}
-	if ex.handed {
-		return
-	}
-	status := 408
-	if what != "408" {
-		status, detail = 0, what+": "+detail
-	}
-	s.reportAnswer(&Exchange{srv: s, id: lastID.Add(1), head: ex.head, answer: answerText(status, detail)})
 }
 
 // logOutput receives the library's own log lines. Written like the Python
