@@ -67,7 +67,7 @@ test-wheel: wheel
 # CI=true a suite that cannot run (a tool, module or interpreter missing)
 # fails and says what is missing; it never passes as skipped.
 SUITES := test-go test-race test-fuzz test-c test-python test-frameworks test-h2 test-websocket \
-  test-browser test-wheel test-deploy test-shims test-faults test-asgi
+  test-browser test-wheel test-deploy test-shims test-faults test-asgi test-sanitize
 test: deps all
 	@rm -f $(BUILD)/test-summary.tsv; status=0; \
 	for suite in $(SUITES); do \
@@ -155,6 +155,36 @@ test-python: all
 # ASGI apps (raw and Starlette) over HTTP/1.1, h2c and WebSocket (also over h2).
 test-asgi: all
 	PORTICO_LIBRARY=$(CURDIR)/$(LIB) bash tests/asgi/run.sh
+
+# AddressSanitizer + UndefinedBehaviorSanitizer (tests/sanitize/run.sh): a
+# second library, build/asan/libportico.so, and tests/c built with both; the
+# C programs, the ASGI suite and the WSGI suite (Debian's python3, libasan
+# loaded first) run against it, and two canaries must be caught. `go build
+# -asan` rather than -fsanitize in CGO_CFLAGS alone: both run in c-shared
+# mode here (Go 1.26, gcc 12; the Go runtime and ASan coexist), but only
+# -asan makes the Go side check its reads and writes of C memory (the poll
+# batch, the answer queue, every buffer a host passes), which the library
+# canary is. Its first build recompiles the standard library (about a
+# minute; cached after).
+ASAN_DIR := $(BUILD)/asan
+ASAN_CFLAGS := -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+.PHONY: test-sanitize
+$(ASAN_DIR)/libportico.so: $(GO_SRC) include/portico.h
+	@mkdir -p $(ASAN_DIR)
+	CGO_CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=undefined -fno-sanitize-recover=undefined" \
+	  CGO_LDFLAGS="-fsanitize=undefined" go build -asan -buildmode=c-shared -trimpath -o $@ ./capi
+
+$(ASAN_DIR)/server_mode $(ASAN_DIR)/conn_misuse: $(ASAN_DIR)/%: tests/c/%.c include/portico.h $(ASAN_DIR)/libportico.so
+	gcc -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror $(ASAN_CFLAGS) -Iinclude $< -o $@ \
+	  -L$(ASAN_DIR) -lportico -lpthread -Wl,-rpath,'$$ORIGIN'
+
+$(ASAN_DIR)/container: tests/c/container.c include/portico.h
+	@mkdir -p $(ASAN_DIR)
+	gcc -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror $(ASAN_CFLAGS) -Iinclude $< -o $@ -ldl
+
+test-sanitize: all $(ASAN_DIR)/libportico.so $(ASAN_DIR)/server_mode $(ASAN_DIR)/conn_misuse $(ASAN_DIR)/container \
+  $(BUILD)/tools/h2spec
+	bash tests/sanitize/run.sh $(CURDIR)/$(ASAN_DIR) $(CURDIR)/$(BUILD)/tools/h2spec
 
 test-frameworks: all
 	PORTICO_LIBRARY=$(CURDIR)/$(LIB) bash tests/frameworks/run.sh

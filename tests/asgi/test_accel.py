@@ -307,9 +307,13 @@ class FaultTests(unittest.TestCase):
         self.inject(0, 0, 0, 0)
 
     def test_a_failed_init_keeps_nothing(self):
-        env = dict(os.environ, PYTHONPATH=os.path.join(os.path.dirname(os.path.dirname(HERE)), 'bindings', 'python'))
-        out = subprocess.run([sys.executable, '-c', INIT_CHILD, json.dumps(INTERNED)], env=env, timeout=60,
-                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT).stdout.decode()
+        bindings = os.path.join(os.path.dirname(os.path.dirname(HERE)), 'bindings', 'python')
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join([bindings] + [p for p in os.environ.get('PYTHONPATH', '').split(
+            os.pathsep) if p]))
+        child = subprocess.run([sys.executable, '-c', INIT_CHILD, json.dumps(INTERNED)], env=env, timeout=60,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        out = child.stdout.decode()
+        self.assertEqual(child.returncode, 0, out)
         result = json.loads(out.strip().splitlines()[-1])
         self.assertEqual(result['rc'], 1, out)
         self.assertGreaterEqual(result['failures'], len(INTERNED) + 1)  # every allocation of init failed once
