@@ -86,11 +86,15 @@ suite asgi "$ROOT/tests/asgi" env PYTHONPATH="$HERE" "$PY" -m unittest test_asgi
 suite wsgi "$ROOT/tests/python" env PYTHONPATH="$HERE:$ROOT/bindings/python:$ROOT/tests/python" \
   "$PY" -m unittest discover -s "$ROOT/tests/python" -p 'test_*.py'
 
-# 5. Reports from any process of the run.
-reports=$(find "$logs" -maxdepth 1 -name 'asan.*' -o -maxdepth 1 -name 'ubsan.*')
-if [ -n "$reports" ]; then
-  fail "sanitizer reports: $(echo $reports)"
-  cat $reports | head -n 80
+# 5. Reports from any process of the run: in the log files, or (UBSan's,
+# which go to stderr with ASan's runtime loaded) in the outputs. Processes
+# whose output a test keeps to itself also halt at their first report, which
+# fails that test.
+reports=$(find "$logs" -maxdepth 1 \( -name 'asan.*' -o -name 'ubsan.*' \))
+reported=$(grep -lE 'runtime error:|ERROR: (Address|Leak|UndefinedBehavior)Sanitizer' "$logs"/*.out)
+if [ -n "$reports$reported" ]; then
+  fail "sanitizer reports: $(echo $reports $reported)"
+  cat $reports $reported | grep -A12 -E 'runtime error:|ERROR: .*Sanitizer' | head -n 80
 else
   pass "no sanitizer report from any process"
 fi
