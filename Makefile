@@ -182,7 +182,7 @@ $(ASAN_DIR)/container: tests/c/container.c include/portico.h
 	@mkdir -p $(ASAN_DIR)
 	gcc -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror $(ASAN_CFLAGS) -Iinclude $< -o $@ -ldl
 
-test-sanitize: all $(ASAN_DIR)/libportico.so $(ASAN_DIR)/server_mode $(ASAN_DIR)/conn_misuse $(ASAN_DIR)/container \
+test-sanitize: $(ASAN_DIR)/libportico.so $(ASAN_DIR)/server_mode $(ASAN_DIR)/conn_misuse $(ASAN_DIR)/container \
   $(BUILD)/tools/h2spec
 	bash tests/sanitize/run.sh $(CURDIR)/$(ASAN_DIR) $(CURDIR)/$(BUILD)/tools/h2spec
 
