@@ -2,6 +2,7 @@ package conn
 
 import (
 	"bytes"
+	"strconv"
 
 	"golang.org/x/net/http2"
 
@@ -22,6 +23,10 @@ type stream struct {
 	wsOut    []byte // session bytes not yet taken by the send window
 	wsDone   bool   // the session ended; the stream ends once wsOut is sent
 	reported bool   // the host was told with WSClose
+
+	head     bool  // a HEAD request: its Content-Length describes no body here
+	declared int64 // the response's Content-Length, -1 if none: never more goes out
+	sent     int64 // response body bytes sent
 }
 
 func (c *Conn) startH2() {
@@ -135,7 +140,8 @@ func (c *Conn) nextH2() {
 // openH2 reports a new stream's request, or answers a broken extended
 // CONNECT itself (false: nothing to report).
 func (c *Conn) openH2(r *h2.Request) bool {
-	s := &stream{id: r.StreamID, scheme: bytes.Clone(r.Scheme), authority: bytes.Clone(r.Authority)}
+	s := &stream{id: r.StreamID, scheme: bytes.Clone(r.Scheme), authority: bytes.Clone(r.Authority),
+		head: string(r.Method) == "HEAD", declared: -1}
 	method := r.Method
 	if len(r.Protocol) > 0 {
 		o, herr := ws.CheckOffer(r.Method, H2FieldLookup(r.Fields), true)
@@ -204,17 +210,34 @@ func (c *Conn) respond2(id uint32, status int, fields []Field, body []byte, end 
 	if s != nil && s.ws != nil {
 		return 0, ErrState
 	}
-	if err := c.p2.Respond(id, status, h2Fields(fields), end && len(body) == 0 && (s == nil || s.trailers == nil)); err != nil {
+	if s != nil && !s.head && status != 204 && status != 304 {
+		s.declared = declaredLength(fields)
+	}
+	// A declared length the end does not meet is the stream's to reset (write2).
+	endOnHeaders := end && len(body) == 0 && (s == nil || s.trailers == nil && s.declared <= 0)
+	if err := c.p2.Respond(id, status, h2Fields(fields), endOnHeaders); err != nil {
 		return 0, mapH2(err)
+	}
+	if endOnHeaders {
+		delete(c.streams, id)
+		return 0, nil
 	}
 	if len(body) == 0 && !end {
 		return 0, nil
 	}
-	if len(body) == 0 && (s == nil || s.trailers == nil) {
-		delete(c.streams, id)
-		return 0, nil
-	}
 	return c.write2(id, body, end)
+}
+
+// declaredLength is the Content-Length among fields, or -1.
+func declaredLength(fields []Field) int64 {
+	for _, f := range fields {
+		if bytes.EqualFold(f.Name, []byte("content-length")) {
+			if n, err := strconv.ParseInt(string(bytes.TrimSpace(f.Value)), 10, 64); err == nil && n >= 0 {
+				return n
+			}
+		}
+	}
+	return -1
 }
 
 func (c *Conn) write2(id uint32, p []byte, end bool) (int, error) {
@@ -223,9 +246,27 @@ func (c *Conn) write2(id uint32, p []byte, end bool) (int, error) {
 		return 0, ErrState
 	}
 	tr := s != nil && s.trailers != nil
-	n, err := c.p2.SendData(id, p, end && !tr)
+	cut := false
+	if s != nil && s.declared >= 0 {
+		// Never past the declared length; a body that runs over or ends
+		// short is reset (INTERNAL_ERROR) once the allowed bytes are out.
+		if left := s.declared - s.sent; int64(len(p)) > left {
+			p, cut = p[:left], true
+		} else if end && int64(len(p)) < left {
+			cut = true
+		}
+	}
+	n, err := c.p2.SendData(id, p, end && !tr && !cut)
 	if err != nil {
 		return 0, mapH2(err)
+	}
+	if s != nil {
+		s.sent += int64(n)
+	}
+	if cut && n == len(p) {
+		c.p2.Reset(id, http2.ErrCodeInternal)
+		delete(c.streams, id)
+		return n, ErrLength
 	}
 	if end && n == len(p) {
 		if tr {
@@ -300,7 +341,7 @@ func (c *Conn) push2(id uint32, path []byte, fields []Field) (uint32, error) {
 	if err != nil {
 		return 0, mapH2(err)
 	}
-	c.streams[pid] = &stream{id: pid, scheme: s.scheme, authority: s.authority}
+	c.streams[pid] = &stream{id: pid, scheme: s.scheme, authority: s.authority, declared: -1}
 	return pid, nil
 }
 

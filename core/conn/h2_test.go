@@ -282,3 +282,45 @@ func TestH1WebSocketFramesWithHandshake(t *testing.T) {
 		t.Fatal("still reading after the end")
 	}
 }
+
+// TestH2ResponseLengthMismatch: connection mode never sends more than the
+// declared Content-Length, and resets (INTERNAL_ERROR) a response whose
+// body runs over or ends short, instead of ending it.
+func TestH2ResponseLengthMismatch(t *testing.T) {
+	for i, tc := range []struct {
+		cl, body, more, wire string
+	}{
+		{"3", "this is nineteen b\n", "", "thi"},
+		{"30", "short\n", "", "short\n"},
+		{"10", "01234", "5678901234", "0123456789"},
+		{"0", "", "x", ""},
+	} {
+		c := New(Config{TLS: true, ALPN: "h2"})
+		p := newH2Peer(t, c)
+		p.headers(1, true, ":method", "GET", ":scheme", "https", ":path", "/", ":authority", "a")
+		p.events()
+		fs := []Field{{[]byte("Content-Length"), []byte(tc.cl)}}
+		var err error
+		if tc.more == "" {
+			_, err = c.Respond(1, 200, fs, []byte(tc.body), true)
+		} else if _, err = c.Respond(1, 200, fs, []byte(tc.body), false); err == nil {
+			_, err = c.Write(1, []byte(tc.more), true)
+		}
+		if err != ErrLength {
+			t.Errorf("%d: %v, want ErrLength", i, err)
+		}
+		var body []byte
+		var ended, reset bool
+		for _, f := range p.frames() {
+			if f.id != 1 {
+				continue
+			}
+			body = append(body, f.data...)
+			ended = ended || f.end
+			reset = reset || f.typ == http2.FrameRSTStream
+		}
+		if string(body) != tc.wire || ended || !reset {
+			t.Errorf("%d: body %q, END_STREAM %v, RST_STREAM %v", i, body, ended, reset)
+		}
+	}
+}
