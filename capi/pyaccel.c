@@ -67,7 +67,9 @@ typedef struct {
     PyObject *(*CapsuleNew)(void *, const char *, void (*)(PyObject *));
     void *(*CapsuleGetPointer)(PyObject *, const char *);
     PyObject *(*NoMemory)(void); // sets MemoryError; returns NULL
+    int (*ExceptionMatches)(PyObject *);
     PyObject **ValueError;
+    PyObject **MemoryError;
     PyObject **TypeError;
 } python_api;
 
@@ -146,6 +148,8 @@ static int lookup(void) {
     LOOKUP(CapsuleNew, "PyCapsule_New");
     LOOKUP(CapsuleGetPointer, "PyCapsule_GetPointer");
     LOOKUP(NoMemory, "PyErr_NoMemory");
+    LOOKUP(ExceptionMatches, "PyErr_ExceptionMatches");
+    LOOKUP(MemoryError, "PyExc_MemoryError");
     LOOKUP(ValueError, "PyExc_ValueError");
     LOOKUP(TypeError, "PyExc_TypeError");
     return 0;
@@ -328,14 +332,7 @@ typedef struct {
     Py_ssize_t n;
 } span;
 
-// Set with the error when the record, not memory, is at fault: decode then
-// drops the event instead of keeping it for another try.
-static int malformed;
-
-static void refuse(const char *why) {
-    py.ErrSetString(*py.ValueError, why);
-    malformed = 1;
-}
+static void refuse(const char *why) { py.ErrSetString(*py.ValueError, why); }
 
 static PyObject *text(span s) { return py.DecodeLatin1(s.p, s.n, NULL); }
 
@@ -359,7 +356,7 @@ static PyObject *http_version(span protocol) {
             return interned[V_11 + i];
         }
     }
-    span rest = {protocol.p + 5, protocol.n > 5 ? protocol.n - 5 : 0};
+    span rest = {protocol.p + (protocol.n > 5 ? 5 : protocol.n), protocol.n > 5 ? protocol.n - 5 : 0};
     return text(rest);
 }
 
@@ -667,9 +664,10 @@ static PyObject *event(const uint8_t *batch, size_t at, PyObject *addrs, PyObjec
 // No event is lost to a failure half-way: *AT is left at the first event
 // not appended, everything before it is in OUT in batch order, and the
 // caller may call again from *AT. An event that failed for want of memory
-// is tried again then; a malformed one (ValueError) is reported once and
-// passed over (*AT beyond it), and a batch whose framing is broken is
-// passed over whole (*AT = N): no call could ever decode them.
+// is tried again then; one that failed otherwise (a malformed record: a
+// ValueError) is reported once and passed over (*AT beyond it), and a batch
+// whose framing is broken is passed over whole (*AT = N): no call could
+// ever decode them.
 static int decode(const uint8_t *batch, size_t n, size_t *at, PyObject *out, PyObject *addrs,
                   PyObject *root_path) {
     int count = 0;
@@ -681,14 +679,13 @@ static int decode(const uint8_t *batch, size_t n, size_t *at, PyObject *out, PyO
             return -1;
         }
         size_t next = *at + EVENT_HEAD + le32(batch + *at + 12);
-        malformed = 0;
         PyObject *t = event(batch, *at, addrs, root_path);
         int rc = t ? py.ListAppend(out, t) : -1;
         if (t) {
             py.DecRef(t);
         }
         if (rc != 0) {
-            if (malformed) {
+            if (!py.ExceptionMatches(*py.MemoryError)) {
                 *at = next;
             }
             return -1;
