@@ -88,11 +88,9 @@ failed=$((failed + $(echo "$out" | grep -c '^FAIL')))
 expect "node http2: WebSocket over HTTP/2 (RFC 8441) echo" "hello over h2" \
   "$(node "$ROOT/tests/h2/ws_h2_client.js" "$url/" 2>&1)"
 
-# h2spec strict, H2SPEC_RUNS times (3; `make soak`: 20), against / (answered
-# after the body) and /unread (answered before it): each run 146 of 146. On
-# h2c, and over TLS through HAProxy in front (TLS with ALPN h2 ends there,
-# the container gets the connection's bytes, as behind a TLS router).
-H2SPEC_RUNS=${H2SPEC_RUNS:-3}
+# h2spec strict (tests/h2spec.sh), on h2c, and over TLS through HAProxy in
+# front (TLS with ALPN h2 ends there, the container gets the connection's
+# bytes, as behind a TLS router).
 targets=("h2c:$port")
 if command -v haproxy >/dev/null 2>&1; then
   tport=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -113,22 +111,12 @@ elif [ "${CI:-}" = true ]; then
 else
   echo "SKIP  h2spec over TLS: haproxy is not installed"
 fi
+. "$HERE/../h2spec.sh"
 for target in "${targets[@]}"; do
   mode=${target%%:*} tp=${target#*:}
-  args=(-h 127.0.0.1 -p "$tp" -S -o 10)
+  args=(-h 127.0.0.1 -p "$tp" -o 10)
   [ "$mode" = tls ] && args+=(-t -k)
-  for path in / /unread; do
-    for run in $(seq "$H2SPEC_RUNS"); do
-      out=$("$H2SPEC" "${args[@]}" -P "$path" 2>&1)
-      summary=$(echo "$out" | grep -E '^[0-9]+ tests, ')
-      if echo "$summary" | grep -qE '^146 tests, 146 passed, 0 skipped, 0 failed'; then
-        pass "h2spec -S $mode $path run $run/$H2SPEC_RUNS: $summary"
-      else
-        fail "h2spec -S $mode $path run $run/$H2SPEC_RUNS: ${summary:-no summary}"
-        echo "$out" | grep -A4 '×' | head -40
-      fi
-    done
-  done
+  h2spec_strict "$mode" "${args[@]}"
 done
 if [ -n "$hpid" ]; then kill "$hpid"; wait "$hpid" 2>/dev/null; hpid=""; fi
 

@@ -30,26 +30,10 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 
-# h2spec: every case, strict mode, H2SPEC_RUNS times (3; `make soak`: 20)
-# on each port, against / (the app reads the body first) and /unread (it
-# answers before reading it): each run must give 146 of 146.
-H2SPEC_RUNS=${H2SPEC_RUNS:-3}
-for mode in cleartext tls; do
-  args=(-h 127.0.0.1 -S -o 5)
-  if [ $mode = tls ]; then args+=(-p "$tport" -t -k); else args+=(-p "$port"); fi
-  for path in / /unread; do
-    for run in $(seq "$H2SPEC_RUNS"); do
-      out=$("$H2SPEC" "${args[@]}" -P "$path" 2>&1)
-      summary=$(echo "$out" | grep -E '^[0-9]+ tests, ')
-      if echo "$summary" | grep -qE '^146 tests, 146 passed, 0 skipped, 0 failed'; then
-        pass "h2spec -S $mode $path run $run/$H2SPEC_RUNS: $summary"
-      else
-        fail "h2spec -S $mode $path run $run/$H2SPEC_RUNS: ${summary:-no summary}"
-        echo "$out" | grep -A4 '×' | head -40
-      fi
-    done
-  done
-done
+# h2spec: every case, strict mode, on each port (tests/h2spec.sh).
+. ../h2spec.sh
+h2spec_strict cleartext -h 127.0.0.1 -o 5 -p "$port"
+h2spec_strict tls -h 127.0.0.1 -o 5 -p "$tport" -t -k
 
 expect() { # NAME WANT GOT
   if [ "$3" = "$2" ]; then pass "$1"; else fail "$1: got '$3', want '$2'"; fi
