@@ -39,17 +39,23 @@ cleanup() {
 }
 trap cleanup EXIT
 
-PYTHONPATH="$CHECKOUT/bindings/python:$CHECKOUT/tests/python" \
-    "$SERVER_PYTHON" -m portico serve wsapps:app --bind 127.0.0.1:0 --threads 4 >"$log" 2>&1 &
-server_pid=$!
-port=""
-for _ in $(seq 200); do
-    port="$(sed -n 's/^portico: serving .* on http:\/\/127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$log")"
-    [ -n "$port" ] && break
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.05
-done
-if [ -z "$port" ]; then
+# start_server PYTHONPATH PYTHON ARGS...: `portico serve ARGS` on a port of
+# its own, logging to $log; sets server_pid and port (empty if it did not start).
+start_server() {
+    local path="$1" python="$2"; shift 2
+    PYTHONPATH="$path" "$python" -m portico serve "$@" --bind 127.0.0.1:0 --threads 4 >"$log" 2>&1 &
+    server_pid=$!
+    port=""
+    for _ in $(seq 200); do
+        port="$(sed -n 's/^portico: serving .* on http:\/\/127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$log")"
+        [ -n "$port" ] && return 0
+        kill -0 "$server_pid" 2>/dev/null || break
+        sleep 0.05
+    done
+    return 1
+}
+
+if ! start_server "$CHECKOUT/bindings/python:$CHECKOUT/tests/python" "$SERVER_PYTHON" wsapps:app; then
     echo "run.sh: the server did not start:" >&2
     cat "$log" >&2
     exit 1
@@ -126,18 +132,7 @@ ORDER_RUNS=${ORDER_RUNS:-5}
 for iface in wsgi asgi; do
     appname=app server_python=$SERVER_PYTHON
     [ "$iface" = asgi ] && appname=asgi_app server_python=$SYSTEM_PYTHON # ASGI: 3.8+
-    PYTHONPATH="$CHECKOUT/bindings/python:$HERE" \
-        "$server_python" -m portico serve "orderapp:$appname" --interface "$iface" \
-        --bind 127.0.0.1:0 --threads 4 >"$log" 2>&1 &
-    server_pid=$!
-    port=""
-    for _ in $(seq 200); do
-        port="$(sed -n 's/^portico: serving .* on http:\/\/127\.0\.0\.1:\([0-9]*\) .*/\1/p' "$log")"
-        [ -n "$port" ] && break
-        kill -0 "$server_pid" 2>/dev/null || break
-        sleep 0.05
-    done
-    if [ -z "$port" ]; then
+    if ! start_server "$CHECKOUT/bindings/python:$HERE" "$server_python" "orderapp:$appname" --interface "$iface"; then
         echo "FAIL: orderapp ($iface) did not start: $(tail -3 "$log")"
         failed=$((failed + 1))
         continue
