@@ -44,7 +44,7 @@ class WorkersAgainstBodies(unittest.TestCase):
     def check_bystander(self, served):
         self.assertEqual(served['failed'], 0, served)
         self.assertGreaterEqual(served['ok'], 10, served)
-        self.assertLess(served['slowest_s'], 1.0, served)
+        self.assertLess(served['slowest_s'], 1.5, served)  # before: 2 s timeouts
 
     def test_h2_streams_without_body_hold_no_worker(self):
         server = self.serve('--min-body-rate-grace', '2')
@@ -118,7 +118,7 @@ class WorkersAgainstBodies(unittest.TestCase):
         self.assertLess(times[1] - times[0], 0.9, times)
         self.assertGreaterEqual(times[2] - times[0], 0.9, times)
         self.assertGreaterEqual(times[2], 1.9, times)
-        self.assertLess(served['slowest_s'], 1.0, served)
+        self.assertLess(served['slowest_s'], 1.5, served)  # before: 2 s timeouts
         self.assertEqual(served['failed'], 0, served)
 
     def test_body_timeout_h1(self):
