@@ -25,7 +25,9 @@ SUMMARY = os.path.join(os.environ.get('BUILD', 'build'), 'test-summary.tsv')
 RAN = re.compile(r'^Ran (\d+) tests? in ')
 RESULT = re.compile(r'^(OK|FAILED)\b(?: \((.*)\))?')
 CHECK_PASS = re.compile(r'^(ok|PASS:?)\s')
-CHECK_FAIL = re.compile(r'^FAIL:?\s')
+# A space, not a tab: go test's own "FAIL\tpkg" lines are not checks (a
+# retried fuzz run prints them; the suite's exit status says if it failed).
+CHECK_FAIL = re.compile(r'^FAIL:? ')
 CHECK_SKIP = re.compile(r'^SKIP:?\s')
 # unittest's header above a failure's traceback: the result line counts it.
 UNITTEST_DETAIL = re.compile(r'^(FAIL|ERROR): \S+ \(.*\)$')
